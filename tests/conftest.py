@@ -1,0 +1,76 @@
+"""Fixtures: small synthetic MNIST in torchvision's layout, and the real one when it is here."""
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+REAL_ROOT = REPO / "mnist"      # .ci/run links ../shared/mnist/MNIST into it
+IDX_NAMES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+N_TRAIN, N_TEST = 2000, 200
+LOSS_LINE = re.compile(r"^Epoch:  (\d+) \| train loss: (\d\.\d{4})\b", re.M)   # the tutorial's line
+
+
+def write_idx(path, array):
+    """An IDX file as on the MNIST site: zero, type 0x08 (uint8), rank, big-endian sizes, data."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def synthetic_digits(n, rng):
+    """Ten classes, each a blurred blob at its own place on a ring, jittered and noisy."""
+    labels = rng.integers(0, 10, n)
+    yy, xx = np.mgrid[0:28, 0:28]
+    angle = 2 * np.pi * labels / 10 + rng.normal(0, 0.05, n)
+    cy, cx = 13.5 + 8 * np.sin(angle), 13.5 + 8 * np.cos(angle)
+    blobs = np.exp(-((yy - cy[:, None, None]) ** 2 + (xx - cx[:, None, None]) ** 2) / 18)
+    images = 255 * np.clip(blobs * rng.uniform(0.7, 1.0, (n, 1, 1)) + rng.normal(0, 0.03, blobs.shape), 0, 1)
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def synthetic_mnist(tmp_path_factory):
+    """A data root with <root>/MNIST/raw/ holding four IDX files; returns (root, {train: arrays})."""
+    root = tmp_path_factory.mktemp("mnist")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for train, n in ((True, N_TRAIN), (False, N_TEST)):
+        images, labels = synthetic_digits(n, rng)
+        write_idx(raw / IDX_NAMES[train][0], images)
+        write_idx(raw / IDX_NAMES[train][1], labels)
+        arrays[train] = (images, labels)
+    return root, arrays
+
+
+@pytest.fixture
+def real_mnist():
+    missing = [name for names in IDX_NAMES.values() for name in names
+               if not (REAL_ROOT / "MNIST" / "raw" / name).exists()]
+    if missing:
+        pytest.skip(f"real MNIST is not in {REAL_ROOT}/MNIST/raw/ (missing {missing[0]}): "
+                    "link ../shared/mnist/MNIST there or run autoencoder.py once to download it")
+    return REAL_ROOT
+
+
+def headless_env(**extra):
+    """The environment of a machine with no screen."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    return {**env, **extra}
+
+
+def run_script(*args, cwd=REPO, env=None, timeout=300):
+    """Run autoencoder.py as a user would; DeprecationWarnings are shown so that tests see them."""
+    return subprocess.run([sys.executable, "-W", "default::DeprecationWarning",
+                           str(REPO / "autoencoder.py"), *map(str, args)],
+                          cwd=cwd, env=env or headless_env(), capture_output=True, text=True,
+                          timeout=timeout)

@@ -1,0 +1,64 @@
+"""Training: the loss falls, the log has the tutorial's lines, real MNIST reaches the tutorial's loss."""
+import re
+
+import pytest
+import torch
+
+import autoencoder as ae
+from conftest import LOSS_LINE, run_script
+
+
+def synthetic_images(synthetic_mnist):
+    root, _ = synthetic_mnist
+    return ae.to_float_images(ae.load_mnist(str(root), download=False)[0], torch.device("cpu"))
+
+
+def test_loss_goes_down_on_a_fixed_batch(synthetic_mnist):
+    torch.manual_seed(0)
+    images = synthetic_images(synthetic_mnist)[:64]
+    history = ae.train(ae.AutoEncoder(), images, epochs=60, batch_size=64)   # one step per epoch
+    losses = [entry["loss"] for entry in history["train_losses"]]
+    assert len(losses) == 60
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_train_logs_every_100_steps_and_times_every_epoch(synthetic_mnist, capsys):
+    torch.manual_seed(0)
+    images = synthetic_images(synthetic_mnist)     # 2000 images, 125 steps of 16
+    history = ae.train(ae.AutoEncoder(), images, epochs=2, batch_size=16)
+    out = capsys.readouterr().out
+    logged = [(e["epoch"], e["step"]) for e in history["train_losses"]]
+    assert logged == [(0, 0), (0, 100), (1, 0), (1, 100)]
+    printed = [(int(epoch), float(loss)) for epoch, loss in LOSS_LINE.findall(out)]
+    assert printed == [(e["epoch"], round(e["loss"], 4)) for e in history["train_losses"]]
+    assert len(history["epoch_seconds"]) == 2 and all(s > 0 for s in history["epoch_seconds"])
+    assert len(re.findall(r"^Epoch \d took [\d.]+ s", out, re.M)) == 2
+
+
+def test_train_updates_the_live_figure(synthetic_mnist):
+    torch.manual_seed(0)
+    images = synthetic_images(synthetic_mnist)
+    model = ae.AutoEncoder()
+    figure = ae.LiveFigure(images[:3], show=False)
+    assert all(im.get_array().max() == 0 for im in figure.recon)     # blank before training
+    history = ae.train(model, images, epochs=1, batch_size=16, figure=figure)
+    last = history["train_losses"][-1]
+    assert figure.fig._suptitle.get_text() == f"epoch 0, step 100: loss {last['loss']:.4f}"
+
+    figure.update(model, "now")
+    with torch.no_grad():
+        expected = model(images[:3])[1].view(-1, 28, 28)
+    for im, want in zip(figure.recon, expected):
+        assert torch.allclose(torch.as_tensor(im.get_array()), want)
+    ae.plt.close(figure.fig)
+
+
+def test_one_epoch_on_real_mnist_reaches_the_tutorials_loss(real_mnist, tmp_path):
+    result = run_script("--epochs", 1, "--data-dir", real_mnist, "--out-dir", tmp_path,
+                        "--no-download", "--no-show")
+    assert result.returncode == 0, result.stderr
+    losses = [float(loss) for _, loss in LOSS_LINE.findall(result.stdout)]
+    assert len(losses) == 10                    # steps 0, 100, ..., 900 of 938
+    assert losses[-1] < 0.06
+    assert {p.name for p in tmp_path.iterdir()} == {"reconstructions.png", "latent_3d.png",
+                                                    "metrics.json"}
