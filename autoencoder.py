@@ -245,21 +245,20 @@ def parse_args(argv=None):
     parser.add_argument("--no-show", action="store_true",
                         help="open no windows, only write the files")
     args = parser.parse_args(argv)
-    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-    if not available.get(args.device, True):
+    if args.device != "auto" and args.device not in available_devices():
         parser.error(f"argument --device: {args.device} is not available on this machine: "
                      "use --device auto or --device cpu")
     return args
 
 
+def available_devices():
+    """The devices this machine has, in the order --device auto prefers them."""
+    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    return [name for name, present in has.items() if present]
+
+
 def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device(available_devices()[0] if name == "auto" else name)
 
 
 def use_window(no_show):
