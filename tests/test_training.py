@@ -13,10 +13,21 @@ def synthetic_images(synthetic_mnist):
     return ae.to_float_images(ae.load_mnist(str(root), download=False)[0], torch.device("cpu"))
 
 
+def train_epochs(images, epochs, batch_size, figure=None, model=None):
+    """What main() does: a fresh model and optimizer, then train() once per epoch."""
+    args = ae.parse_args(["--batch-size", str(batch_size)])
+    model = model or ae.AutoEncoder()
+    optimizer = ae.make_optimizer(model, args.lr)
+    history = {"train_losses": [], "epoch_seconds": []}
+    for epoch in range(epochs):
+        ae.train(args, model, optimizer, images, epoch, history, figure)
+    return history
+
+
 def test_loss_goes_down_on_a_fixed_batch(synthetic_mnist):
     torch.manual_seed(0)
     images = synthetic_images(synthetic_mnist)[:64]
-    history = ae.train(ae.AutoEncoder(), images, epochs=60, batch_size=64)   # one step per epoch
+    history = train_epochs(images, epochs=60, batch_size=64)   # one step per epoch
     losses = [entry["loss"] for entry in history["train_losses"]]
     assert len(losses) == 60
     assert losses[-1] < 0.5 * losses[0]
@@ -25,7 +36,7 @@ def test_loss_goes_down_on_a_fixed_batch(synthetic_mnist):
 def test_train_logs_every_100_steps_and_times_every_epoch(synthetic_mnist, capsys):
     torch.manual_seed(0)
     images = synthetic_images(synthetic_mnist)     # 2000 images, 125 steps of 16
-    history = ae.train(ae.AutoEncoder(), images, epochs=2, batch_size=16)
+    history = train_epochs(images, epochs=2, batch_size=16)
     out = capsys.readouterr().out
     logged = [(e["epoch"], e["step"]) for e in history["train_losses"]]
     assert logged == [(0, 0), (0, 100), (1, 0), (1, 100)]
@@ -41,7 +52,7 @@ def test_train_updates_the_live_figure(synthetic_mnist):
     model = ae.AutoEncoder()
     figure = ae.LiveFigure(images[:3], show=False)
     assert all(im.get_array().max() == 0 for im in figure.recon)     # blank before training
-    history = ae.train(model, images, epochs=1, batch_size=16, figure=figure)
+    history = train_epochs(images, epochs=1, batch_size=16, figure=figure, model=model)
     last = history["train_losses"][-1]
     assert figure.fig._suptitle.get_text() == f"epoch 0, step 100: loss {last['loss']:.4f}"
 
@@ -51,6 +62,25 @@ def test_train_updates_the_live_figure(synthetic_mnist):
     for im, want in zip(figure.recon, expected):
         assert torch.allclose(torch.as_tensor(im.get_array()), want)
     ae.plt.close(figure.fig)
+
+
+def test_test_loss_is_the_mean_squared_error_over_all_pixels(synthetic_mnist):
+    torch.manual_seed(0)
+    images = synthetic_images(synthetic_mnist)[:300]
+    model = ae.AutoEncoder()
+    with torch.no_grad():
+        decoded = model(images)[1].numpy().astype("float64")
+    expected = ((decoded - images.numpy()) ** 2).mean()
+    assert ae.test(model, images) == pytest.approx(expected, rel=1e-5)
+    assert ae.test(model, images, batch_size=7) == pytest.approx(expected, rel=1e-5)  # ragged batches
+
+
+def test_the_optimizer_is_the_tutorials_adam_fused():
+    model = ae.AutoEncoder()
+    optimizer = ae.make_optimizer(model, 0.005)
+    assert isinstance(optimizer, torch.optim.Adam)
+    group = optimizer.param_groups[0]
+    assert group["lr"] == 0.005 and group["fused"] and len(group["params"]) == 16
 
 
 def test_one_epoch_on_real_mnist_reaches_the_tutorials_loss(real_mnist, tmp_path):
