@@ -34,9 +34,18 @@ SEED = 1                # reproducible
 DATA_DIR = "./mnist/"
 OUT_DIR = "./results/"
 
+# Variants beyond the tutorial, all off by default (the README compares them)
+NOISE = 0.0             # denoising: std of the Gaussian noise added to the training inputs
+DROPOUT = 0.0           # fraction of input pixels dropped at random in training
+VARIATIONAL = False     # a variational autoencoder: each code is a mean and a spread
+KL_WEIGHT = 0.001       # weight of the VAE's KL term against the per-pixel squared error
+VAE_LR = 0.001          # the learning rate with VARIATIONAL: at LR its noisy codes often collapse
+TIED = False            # the decoder uses the encoder's weight matrices, transposed
+
 LOG_EVERY = 100         # steps between loss lines and figure updates, as in the tutorial
 N_PLOT = 200            # codes drawn in the 3-D scatter
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
+K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
 
 
 # ---- Mnist digits dataset ------------------------------------------------------------------
@@ -72,8 +81,10 @@ def batches(images, batch_size):
 # ---- The model ------------------------------------------------------------------------------
 
 class AutoEncoder(nn.Module):
-    def __init__(self):
+    def __init__(self, dropout=0.0, variational=False, tied=False):
         super().__init__()
+        self.dropout, self.variational = dropout, variational
+        self.kl = 0.0   # the KL term of the last forward pass, used by the variational loss
         self.encoder = nn.Sequential(
             nn.Linear(28 * 28, 128),
             nn.Tanh(),
@@ -81,8 +92,8 @@ class AutoEncoder(nn.Module):
             nn.Tanh(),
             nn.Linear(64, 12),
             nn.Tanh(),
-            nn.Linear(12, 3),       # compress to 3 features which can be visualised in 3-D
-        )
+            nn.Linear(12, 6 if variational else 3),   # compress to 3 features which can be
+        )                                           # visualised in 3-D (a mean and a log-variance each)
         self.decoder = nn.Sequential(
             nn.Linear(3, 12),
             nn.Tanh(),
@@ -93,11 +104,35 @@ class AutoEncoder(nn.Module):
             nn.Linear(128, 28 * 28),
             nn.Sigmoid(),           # pixels back into (0, 1)
         )
+        if tied:    # the decoder's Linear layers mirror the encoder's: 0 <- 6, 2 <- 4, 4 <- 2, 6 <- 0
+            for i in (0, 2, 4, 6):
+                self.decoder[i] = TiedLinear(self.encoder[6 - i])
 
     def forward(self, x):
-        encoded = self.encoder(x)           # (batch, 3)
+        if self.dropout and self.training:
+            x = nn.functional.dropout(x, self.dropout)  # hide some pixels; the target keeps them
+        encoded = self.encoder(x)           # (batch, 3), or (batch, 6) if variational
+        if self.variational:
+            mean, log_var = encoded.chunk(2, dim=1)
+            # KL divergence from N(mean, var) to N(0, 1), summed over the 3 codes, mean over the batch
+            self.kl = (-0.5 * (1 + log_var - mean ** 2 - log_var.exp()).sum(1)).mean()
+            encoded = mean
+            if self.training:               # the reparameterisation trick: sample, yet differentiable
+                encoded = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
         decoded = self.decoder(encoded)     # (batch, 784)
         return encoded, decoded
+
+
+class TiedLinear(nn.Module):
+    """A decoder layer that uses an encoder layer's weight matrix, transposed, with its own bias."""
+    def __init__(self, encoder_layer):
+        super().__init__()
+        self.encoder_layer = encoder_layer  # shared, not copied: Adam sees each weight once
+        self.bias = nn.Parameter(torch.zeros(encoder_layer.in_features))
+
+    def forward(self, x):
+        weight = self.encoder_layer.weight[:x.shape[1]]     # if variational: the rows of the means
+        return nn.functional.linear(x, weight.T, self.bias)
 
 
 # ---- The live figure: originals on top, their reconstructions below ------------------------
@@ -121,8 +156,11 @@ class LiveFigure:
             plt.show(block=False)
 
     def update(self, autoencoder, title):
+        training = autoencoder.training
+        autoencoder.eval()          # no dropout, and the variational code's mean
         with torch.no_grad():
             _, decoded_data = autoencoder(self.view_data)
+        autoencoder.train(training)
         for im, img in zip(self.recon, decoded_data.cpu().view(-1, 28, 28).numpy()):
             im.set_data(img)    # in place: far cheaper than clearing the axes and calling imshow
         self.fig.suptitle(title, fontsize=10)
@@ -155,9 +193,12 @@ def train(args, autoencoder, optimizer, images, epoch, history, figure=None):
     loss_func = nn.MSELoss()
     steps = math.ceil(len(images) / args.batch_size)
     start = last_log = time.perf_counter()
-    for step, b_x in enumerate(batches(images, args.batch_size)):
+    for step, b_y in enumerate(batches(images, args.batch_size)):   # the target: (batch, 784)
+        b_x = b_y
+        if args.noise:      # a denoising autoencoder rebuilds the clean image from a noisy one
+            b_x = (b_y + args.noise * torch.randn_like(b_y)).clamp_(0, 1)
         encoded, decoded = autoencoder(b_x)
-        loss = loss_func(decoded, b_x)          # the target is the input itself
+        loss = loss_func(decoded, b_y) + args.kl_weight * autoencoder.kl   # kl is 0 but for VAEs
         optimizer.zero_grad(set_to_none=True)   # dropping the old gradients is cheaper than zeroing
         loss.backward()
         optimizer.step()
@@ -187,6 +228,13 @@ def test(autoencoder, images, batch_size=1000):
     return total.item() / images.numel()
 
 
+def codes(autoencoder, images, batch_size=1000):
+    """The 3 numbers of each image, (N, 3): for a variational autoencoder, their means."""
+    autoencoder.eval()
+    with torch.no_grad():
+        return torch.cat([autoencoder(x)[0] for x in images.split(batch_size)])
+
+
 # ---- Visualise the codes in 3-D -------------------------------------------------------------
 
 def plot_latent(encoded, labels):
@@ -207,6 +255,65 @@ def plot_latent(encoded, labels):
     return fig
 
 
+# ---- Beyond the tutorial: how good are the codes? --------------------------------------------
+
+def pca(images, n_components=3):
+    """Exact PCA, the best linear autoencoder: the mean image (784,) and the top principal axes
+    (784, n_components), eigenvectors of the pixel covariance (no randomised shortcut)."""
+    images = images.cpu()
+    mean = images.mean(0)
+    # float32 products summed in float64: the same axes as all-float64 here, in half the time
+    covariance = sum(((x - mean).T @ (x - mean)).double() for x in images.split(10_000))
+    _, axes = torch.linalg.eigh(covariance / (len(images) - 1))    # ascending eigenvalues
+    return mean, axes.flip(1)[:, :n_components].float()
+
+
+def pca_codes(images, mean, axes):
+    return (images.cpu() - mean) @ axes                             # (N, n_components)
+
+
+def pca_test_loss(images, mean, axes):
+    """The mean squared error per pixel of images rebuilt from their PCA codes."""
+    rebuilt = pca_codes(images, mean, axes) @ axes.T + mean
+    return nn.functional.mse_loss(rebuilt, images.cpu()).item()
+
+
+def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k=K_NEIGHBOURS, chunk=500):
+    """The fraction of test codes whose k nearest training codes vote for their own label.
+
+    A tie goes to the smaller label, as in scikit-learn. In chunks of test codes: small memory.
+    """
+    train_codes, train_labels = train_codes.cpu().float(), train_labels.cpu()
+    correct = 0
+    for queries, labels in zip(test_codes.cpu().float().split(chunk), test_labels.cpu().split(chunk)):
+        nearest = torch.cdist(queries, train_codes).topk(k, largest=False).indices   # (chunk, k)
+        votes = nn.functional.one_hot(train_labels[nearest], 10).sum(1)             # (chunk, 10)
+        correct += (votes.argmax(1) == labels).sum().item()
+    return correct / len(test_codes)
+
+
+def evaluate(autoencoder, images, labels, test_images, test_labels):
+    """Test MSE and kNN accuracy of the codes, beside PCA's and the mean image's; printed too.
+
+    The labels are used here only, never in training.
+    """
+    mean, axes = pca(images)
+    pca_train, pca_test = pca_codes(images, mean, axes), pca_codes(test_images, mean, axes)
+    results = {
+        "final_test_loss": test(autoencoder, test_images),
+        "pca_test_loss": pca_test_loss(test_images, mean, axes),
+        "mean_image_test_loss": pca_test_loss(test_images, mean, axes[:, :0]),   # 0 components
+        "knn_accuracy": knn_accuracy(codes(autoencoder, images), labels,
+                                     codes(autoencoder, test_images), test_labels),
+        "pca_knn_accuracy": knn_accuracy(pca_train, labels, pca_test, test_labels),
+    }
+    print("Test MSE per pixel: autoencoder {final_test_loss:.4f} | PCA, 3 components "
+          "{pca_test_loss:.4f} | the mean image {mean_image_test_loss:.4f}".format(**results))
+    print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the 3 numbers on the test digits: autoencoder "
+          f"{results['knn_accuracy']:.1%} | PCA {results['pca_knn_accuracy']:.1%}")
+    return results
+
+
 # ---- Command line ---------------------------------------------------------------------------
 
 class Parser(argparse.ArgumentParser):
@@ -214,8 +321,8 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def number(kind, low=0, high=math.inf):
-    """An argparse type: a finite `kind` in (low, high], with an error that says so."""
+def number(kind, check=lambda value: value > 0, allowed="above 0"):
+    """An argparse type: a finite `kind` that passes check, with an error that says what is allowed."""
     noun = "whole number" if kind is int else "finite number"
 
     def parse(text):
@@ -223,8 +330,7 @@ def number(kind, low=0, high=math.inf):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
-        if not (math.isfinite(value) and low < value <= high):
-            allowed = f"above {low}" if high == math.inf else f"from {low + 1} to {high}"
+        if not (math.isfinite(value) and check(value)):
             raise argparse.ArgumentTypeError(f"{text} is not allowed: use a {noun} {allowed}")
         return value
     return parse
@@ -237,9 +343,10 @@ def parse_args(argv=None):
                         help="passes over the training set (default: %(default)s)")
     parser.add_argument("--batch-size", type=number(int), default=BATCH_SIZE, metavar="N",
                         help="images per training step (default: %(default)s)")
-    parser.add_argument("--lr", type=number(float), default=LR,
-                        help="Adam's learning rate (default: %(default)s)")
-    parser.add_argument("--n-test-img", type=number(int, high=MAX_TEST_IMG), default=N_TEST_IMG,
+    parser.add_argument("--lr", type=number(float),
+                        help=f"Adam's learning rate (default: {LR}, or {VAE_LR} with --variational)")
+    parser.add_argument("--n-test-img", default=N_TEST_IMG,
+                        type=number(int, lambda n: 0 < n <= MAX_TEST_IMG, f"from 1 to {MAX_TEST_IMG}"),
                         metavar="N", help=f"digits in the live figure, 1 to {MAX_TEST_IMG} "
                         "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, metavar="N",
@@ -255,7 +362,24 @@ def parse_args(argv=None):
                         "already in --data-dir (downloading when missing: %(default)s)")
     parser.add_argument("--no-show", action="store_true",
                         help="open no windows, only write the files")
+    at_least_0 = number(float, lambda x: x >= 0, "of 0 or more")
+    variants = parser.add_argument_group("variants beyond the tutorial (all off by default)")
+    variants.add_argument("--noise", type=at_least_0, default=NOISE, metavar="STD",
+                          help="denoising: add Gaussian noise of this std to the training inputs "
+                          "(default: %(default)s)")
+    variants.add_argument("--dropout", type=number(float, lambda p: 0 <= p < 1, "from 0 to below 1"),
+                          default=DROPOUT, metavar="P",
+                          help="drop this fraction of input pixels in training (default: %(default)s)")
+    variants.add_argument("--variational", action="store_true", default=VARIATIONAL,
+                          help="a variational autoencoder (default: %(default)s)")
+    variants.add_argument("--kl-weight", type=at_least_0, default=KL_WEIGHT, metavar="W",
+                          help="with --variational: weight of the KL term (default: %(default)s)")
+    variants.add_argument("--tied", action="store_true", default=TIED,
+                          help="the decoder reuses the encoder's weights, transposed "
+                          "(default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.lr is None:
+        args.lr = VAE_LR if args.variational else LR
     if args.device != "auto" and args.device not in available_devices():
         parser.error(f"argument --device: {args.device} is not available on this machine: "
                      "use --device auto or --device cpu")
@@ -295,26 +419,29 @@ def main(argv=None):
     print(f"Device: {device}")
 
     train_x, train_y = load_mnist(args.data_dir, download=args.download)
+    test_x, test_y = load_mnist(args.data_dir, train=False, download=args.download)
     print(f"Training images: {tuple(train_x.shape)}, labels: {tuple(train_y.shape)}")
     images = to_float_images(train_x, device)   # (60000, 784)
+    test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
 
-    autoencoder = AutoEncoder().to(device)
+    autoencoder = AutoEncoder(args.dropout, args.variational, args.tied).to(device)
     show = use_window(args.no_show)
     if show:
         plt.ion()   # continuously plot
     figure = LiveFigure(images[:args.n_test_img], show)
     optimizer = make_optimizer(autoencoder, args.lr)
-    history = {"train_losses": [], "epoch_seconds": []}
+    history = {"train_losses": [], "epoch_seconds": [], "test_loss": []}
     for epoch in range(args.epochs):
         train(args, autoencoder, optimizer, images, epoch, history, figure)
+        history["test_loss"].append(test(autoencoder, test_images))
+        print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} (10,000 unseen images)")
 
     figure.update(autoencoder, f"after {args.epochs} epoch" + "s" * (args.epochs != 1))
     figure.fig.savefig(os.path.join(args.out_dir, "reconstructions.png"), dpi=120)
-    with torch.no_grad():
-        encoded_data, _ = autoencoder(images[:N_PLOT])
-    latent = plot_latent(encoded_data, train_y[:N_PLOT])
+    latent = plot_latent(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
     latent.savefig(os.path.join(args.out_dir, "latent_3d.png"), dpi=120)
-    metrics = {"config": vars(args), "device": str(device), "torch": torch.__version__, **history}
+    metrics = {"config": vars(args), "device": str(device), "torch": torch.__version__, **history,
+               **evaluate(autoencoder, images, train_y, test_images, test_y)}
     with open(os.path.join(args.out_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
     print(f"Wrote reconstructions.png, latent_3d.png and metrics.json to {args.out_dir}")

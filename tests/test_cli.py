@@ -33,7 +33,8 @@ def test_flags_override_the_constants():
                           "--no-download", "--no-show"])
     assert vars(args) == {"epochs": 2, "batch_size": 128, "lr": 0.001, "n_test_img": 8, "seed": 7,
                           "device": "cpu", "data_dir": "d", "out_dir": "o", "download": False,
-                          "no_show": True}
+                          "no_show": True, "noise": 0.0, "dropout": 0.0, "variational": False,
+                          "kl_weight": 0.001, "tied": False}
 
 
 def test_help_shows_every_default(capsys):
@@ -43,8 +44,9 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for flag, default in [("--epochs", "10"), ("--batch-size", "64"), ("--lr", "0.005"),
                           ("--n-test-img", "5"), ("--seed", "1"), ("--device", "auto"),
-                          ("--data-dir", "./mnist/"), ("--out-dir", "./results/")]:
-        assert re.search(rf"{flag} \S+ .*?\(default: {re.escape(default)}\)", text), flag
+                          ("--data-dir", "./mnist/"), ("--out-dir", "./results/"),
+                          ("--noise", "0.0"), ("--dropout", "0.0"), ("--kl-weight", "0.001")]:
+        assert re.search(rf"{flag} \S+ .*?\(default: {re.escape(default)}[),]", text), flag
     assert "--no-download" in text and "--no-show" in text
 
 
@@ -53,6 +55,8 @@ def test_help_shows_every_default(capsys):
     (["--batch-size", "-64"], "--batch-size"), (["--lr", "0"], "--lr"), (["--lr", "nan"], "--lr"),
     (["--lr", "inf"], "--lr"), (["--n-test-img", "0"], "--n-test-img"),
     (["--n-test-img", "21"], "--n-test-img"), (["--device", "tpu"], "--device"),
+    (["--noise", "-0.1"], "--noise"), (["--dropout", "1"], "--dropout"),
+    (["--kl-weight", "nan"], "--kl-weight"),
 ])
 def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -60,6 +64,15 @@ def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and flag in err
+
+
+def test_the_variants_are_flags_and_a_vae_gets_its_own_learning_rate():
+    args = ae.parse_args(["--noise", "0.2", "--dropout", "0.1", "--variational", "--kl-weight", "0",
+                          "--tied"])
+    assert (args.noise, args.dropout, args.variational, args.kl_weight, args.tied) == (
+        0.2, 0.1, True, 0.0, True)
+    assert args.lr == ae.VAE_LR == 0.001
+    assert ae.parse_args(["--variational", "--lr", "0.01"]).lr == 0.01
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
@@ -96,11 +109,28 @@ def test_a_headless_run_prints_the_tutorials_lines_and_writes_its_files(syntheti
     assert [(m["epoch"], round(m["loss"], 4)) for m in metrics["train_losses"]] == printed
     assert [m["step"] for m in metrics["train_losses"]] == [0, 100, 0, 100]
     assert len(metrics["epoch_seconds"]) == 2 and all(s > 0 for s in metrics["epoch_seconds"])
+    assert len(metrics["test_loss"]) == 2 and re.search(r"^Epoch:  1 \| test loss:  0\.\d{4}",
+                                                         result.stdout, re.M)
+    for key in ("final_test_loss", "pca_test_loss", "mean_image_test_loss"):
+        assert 0 < metrics[key] < 0.2, key
+    assert 0 <= metrics["pca_knn_accuracy"] <= 1 and 0 <= metrics["knn_accuracy"] <= 1
+    assert "Test MSE per pixel: autoencoder" in result.stdout
+    assert "5-nearest-neighbour accuracy" in result.stdout
 
     for name in ("reconstructions.png", "latent_3d.png"):
         picture = matplotlib.image.imread(out / name)
         assert picture.ndim == 3 and picture.shape[0] > 200
         assert picture[..., :3].std() > 0.05, f"{name} is blank"
+
+
+@pytest.mark.parametrize("variant", [["--noise", "0.2", "--dropout", "0.1"], ["--variational", "--tied"]])
+def test_a_variant_runs_end_to_end(synthetic_mnist, tmp_path, variant):
+    root, _ = synthetic_mnist
+    result = run_script("--epochs", 1, "--data-dir", root, "--out-dir", tmp_path, "--no-show", *variant)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"]["variational"] == ("--variational" in variant)
+    assert metrics["final_test_loss"] == pytest.approx(metrics["test_loss"][-1])
 
 
 def test_without_a_screen_a_gui_backend_never_blocks(synthetic_mnist, tmp_path):
