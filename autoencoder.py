@@ -13,7 +13,13 @@ import argparse
 import json
 import math
 import os
+import pathlib
+import pickle
+import signal
+import socket
+import struct
 import sys
+import tempfile
 import time
 
 import matplotlib.pyplot as plt
@@ -46,6 +52,9 @@ LOG_EVERY = 100         # steps between loss lines and figure updates, as in the
 N_PLOT = 200            # codes drawn in the 3-D scatter
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
 K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
+VARIANT_FLAGS = ("noise", "dropout", "variational", "kl_weight", "tied")   # --resume keeps these
+IDX_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
 # ---- Mnist digits dataset ------------------------------------------------------------------
@@ -53,6 +62,8 @@ K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
 def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
     """MNIST as torchvision reads it: uint8 images (N, 28, 28) and int64 labels (N,)."""
     raw = os.path.join(root, "MNIST", "raw")
+    check_idx_files(raw, train, download)
+    socket.setdefaulttimeout(20)    # a download that hangs fails in seconds, not never
     try:
         mnist = torchvision.datasets.MNIST(root, train=train, download=download)
     except RuntimeError as err:
@@ -60,10 +71,38 @@ def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
             sys.exit(f"error: MNIST is not in {raw}/: run without --no-download to fetch it, "
                      "or put the four IDX files there")
         if "Error downloading" in str(err):
-            sys.exit(f"error: could not download MNIST ({str(err).splitlines()[0]}): put the four "
+            sys.exit(f"error: could not download MNIST (is this machine offline?): put the four "
                      f"IDX files (train-images-idx3-ubyte, ...) into {raw}/ and run again")
         raise
     return mnist.data, mnist.targets
+
+
+def check_idx_files(raw, train, download):
+    """Exit with one line naming the file if an IDX file that is there is truncated or corrupt.
+
+    An IDX file is a big-endian header, 0x00000803 and the sizes N, 28, 28 for images or
+    0x00000801 and N for labels, followed by N*28*28 or N bytes.
+    """
+    fix = "delete {0} and run again to download {0}" if download else "replace {0} with the original"
+    counts = []
+    for name, shape in zip(IDX_FILES[train], [(28, 28), ()]):
+        path = os.path.join(raw, name)
+        if not os.path.exists(path):
+            return      # torchvision downloads missing files, or says that they are missing
+        with open(path, "rb") as f:
+            header = f.read(4 * (2 + len(shape)))
+        fields = struct.unpack(f">{len(header) // 4}I", header[:len(header) // 4 * 4])
+        if fields[:1] != (0x0801 + len(shape),) or fields[2:] != shape or len(fields) < 2:
+            sys.exit(f"error: {path} is not an MNIST IDX file (its header is wrong): "
+                     + fix.format("it"))
+        expected = len(header) + fields[1] * math.prod(shape)
+        if os.path.getsize(path) != expected:
+            sys.exit(f"error: {path} has {os.path.getsize(path):,} bytes where its header promises "
+                     f"{expected:,}: it is truncated or corrupt: " + fix.format("it"))
+        counts.append(fields[1])
+    if counts[0] != counts[1]:
+        sys.exit(f"error: {raw}/ holds {counts[0]:,} images but {counts[1]:,} labels: "
+                 + fix.format("both"))
 
 
 def to_float_images(images, device):
@@ -184,14 +223,17 @@ def make_optimizer(autoencoder, lr):
     return torch.optim.Adam(autoencoder.parameters(), lr=lr, fused=True)
 
 
-def train(args, autoencoder, optimizer, images, epoch, history, figure=None):
+def train(args, autoencoder, optimizer, images, epoch, history, figure=None, stop=None):
     """One epoch of Adam on the mean squared error between each image and its reconstruction.
 
     Appends the logged losses ({"epoch", "step", "loss"}) and the epoch's seconds to history.
+    Returns False if stop.requested ended the epoch early. Raises FloatingPointError if the loss
+    or a weight stops being a finite number.
     """
     autoencoder.train()
     loss_func = nn.MSELoss()
     steps = math.ceil(len(images) / args.batch_size)
+    losses = torch.zeros(steps, device=images.device)   # kept on the device: no wait per step
     start = last_log = time.perf_counter()
     for step, b_y in enumerate(batches(images, args.batch_size)):   # the target: (batch, 784)
         b_x = b_y
@@ -202,8 +244,10 @@ def train(args, autoencoder, optimizer, images, epoch, history, figure=None):
         optimizer.zero_grad(set_to_none=True)   # dropping the old gradients is cheaper than zeroing
         loss.backward()
         optimizer.step()
+        losses[step] = loss.detach()
 
         if step % LOG_EVERY == 0:
+            check_finite(losses[:step + 1], epoch)
             value = loss.item()     # the only wait for the device between log lines
             now = time.perf_counter()
             rate = (LOG_EVERY if step else 1) * args.batch_size / max(now - last_log, 1e-9)
@@ -213,10 +257,46 @@ def train(args, autoencoder, optimizer, images, epoch, history, figure=None):
             history["train_losses"].append({"epoch": epoch, "step": step, "loss": value})
             if figure is not None:
                 figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
+        if stop is not None and stop.requested:
+            stop.step = step
+            break
+    check_finite(losses[:step + 1], epoch)
+    if not all(p.isfinite().all() for p in autoencoder.parameters()):
+        raise FloatingPointError(f"a weight stopped being a finite number in epoch {epoch}")
+    if stop is not None and stop.requested:
+        return False
     synchronize(images.device)
     seconds = time.perf_counter() - start
     history["epoch_seconds"].append(seconds)
     print(f"Epoch {epoch} took {seconds:.1f} s ({len(images) / seconds:,.0f} img/s)")
+    return True
+
+
+def check_finite(losses, epoch):
+    bad = (~losses.isfinite()).nonzero()
+    if len(bad):
+        step = bad[0].item()
+        raise FloatingPointError(f"the loss became {losses[step].item()} in epoch {epoch}, step {step}")
+
+
+class StopOnCtrlC:
+    """Inside `with`, the first Ctrl-C asks training to stop after the current step so that the
+    model can be saved; a second one interrupts at once."""
+    requested, step = False, None
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGINT, self.ask)
+        return self
+
+    def __exit__(self, *exc_info):
+        signal.signal(signal.SIGINT, self.previous)
+
+    def ask(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: stopping after this step to save the model "
+              "(press Ctrl-C again to quit without saving)", file=sys.stderr, flush=True)
 
 
 def test(autoencoder, images, batch_size=1000):
@@ -314,6 +394,56 @@ def evaluate(autoencoder, images, labels, test_images, test_labels):
     return results
 
 
+# ---- Beyond the tutorial: files that survive a crash, checkpoints -------------------------------
+
+def save_atomically(path, write):
+    """write(name) to a temporary name beside path, then rename it: never half a file at path."""
+    root, extension = os.path.splitext(path)
+    temporary = f"{root}.part{extension}"   # same extension: savefig and Pillow go by it
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def save_checkpoint(path, args, autoencoder, optimizer, history):
+    checkpoint = {"model": autoencoder.state_dict(), "optimizer": optimizer.state_dict(),
+                  "epoch": len(history["test_loss"]), "config": vars(args), "history": history}
+    save_atomically(path, lambda name: torch.save(checkpoint, name))
+
+
+def resume(path, args, autoencoder, optimizer):
+    """Load a checkpoint of the same variant into the model and optimizer; return its history."""
+    try:
+        checkpoint = torch.load(path, map_location=next(autoencoder.parameters()).device,
+                                weights_only=True)
+        config, history, done = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
+    except FileNotFoundError:
+        sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
+    except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
+        sys.exit(f"error: --resume {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
+                 "give the autoencoder.pt of an earlier run")
+    differ = [name for name in VARIANT_FLAGS if config.get(name) != getattr(args, name)]
+    if differ:
+        def flags(values):
+            return ", ".join(f"--{name.replace('_', '-')} {values[name]}" for name in differ)
+        sys.exit(f"error: {path} was trained with {flags(config)} but this run has "
+                 f"{flags(vars(args))}: use the same flags, or start afresh without --resume")
+    if done >= args.epochs:
+        sys.exit(f"error: {path} has already trained {done} epochs: ask for more with --epochs "
+                 f"{done + EPOCH}, for example")
+    autoencoder.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    for group in optimizer.param_groups:
+        group["lr"] = args.lr   # this run's --lr, not the checkpoint's
+    # an epoch stopped by Ctrl-C is trained again from its start: forget its logged losses
+    history["train_losses"] = [entry for entry in history["train_losses"] if entry["epoch"] < done]
+    print(f"Resuming from {path}: {done} epochs done")
+    return history
+
+
 # ---- Command line ---------------------------------------------------------------------------
 
 class Parser(argparse.ArgumentParser):
@@ -349,7 +479,8 @@ def parse_args(argv=None):
                         type=number(int, lambda n: 0 < n <= MAX_TEST_IMG, f"from 1 to {MAX_TEST_IMG}"),
                         metavar="N", help=f"digits in the live figure, 1 to {MAX_TEST_IMG} "
                         "(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, metavar="N",
+    parser.add_argument("--seed", type=number(int, lambda n: 0 <= n < 2 ** 32, "from 0 to 2**32-1"),
+                        default=SEED, metavar="N",
                         help="random seed (default: %(default)s)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                         help="auto picks CUDA, then MPS, then the CPU (default: %(default)s)")
@@ -362,6 +493,8 @@ def parse_args(argv=None):
                         "already in --data-dir (downloading when missing: %(default)s)")
     parser.add_argument("--no-show", action="store_true",
                         help="open no windows, only write the files")
+    parser.add_argument("--resume", metavar="PATH",
+                        help="continue training from the autoencoder.pt of an earlier run")
     at_least_0 = number(float, lambda x: x >= 0, "of 0 or more")
     variants = parser.add_argument_group("variants beyond the tutorial (all off by default)")
     variants.add_argument("--noise", type=at_least_0, default=NOISE, metavar="STD",
@@ -407,13 +540,19 @@ def use_window(no_show):
         BackendFilter.NON_INTERACTIVE)
 
 
+def make_out_dir(path):
+    """Create the output folder; exit with one line if it cannot be made or written to."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as err:
+        sys.exit(f"error: cannot write into the output folder {path} ({err.strerror}): "
+                 "choose another with --out-dir")
+
+
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        os.makedirs(args.out_dir, exist_ok=True)
-    except OSError as err:
-        sys.exit(f"error: cannot create the output folder {args.out_dir} ({err.strerror}): "
-                 "choose another with --out-dir")
+    make_out_dir(args.out_dir)
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     print(f"Device: {device}")
@@ -425,26 +564,52 @@ def main(argv=None):
     test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
 
     autoencoder = AutoEncoder(args.dropout, args.variational, args.tied).to(device)
+    optimizer = make_optimizer(autoencoder, args.lr)
+    history = {"train_losses": [], "epoch_seconds": [], "test_loss": []}
+    if args.resume:
+        history = resume(args.resume, args, autoencoder, optimizer)
     show = use_window(args.no_show)
     if show:
         plt.ion()   # continuously plot
     figure = LiveFigure(images[:args.n_test_img], show)
-    optimizer = make_optimizer(autoencoder, args.lr)
-    history = {"train_losses": [], "epoch_seconds": [], "test_loss": []}
-    for epoch in range(args.epochs):
-        train(args, autoencoder, optimizer, images, epoch, history, figure)
-        history["test_loss"].append(test(autoencoder, test_images))
-        print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} (10,000 unseen images)")
 
-    figure.update(autoencoder, f"after {args.epochs} epoch" + "s" * (args.epochs != 1))
-    figure.fig.savefig(os.path.join(args.out_dir, "reconstructions.png"), dpi=120)
+    def out(name):
+        return os.path.join(args.out_dir, name)
+    try:
+        with StopOnCtrlC() as stop:
+            for epoch in range(len(history["test_loss"]), args.epochs):
+                if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop):
+                    break
+                history["test_loss"].append(test(autoencoder, test_images))
+                print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} "
+                      "(10,000 unseen images)")
+                save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
+    except FloatingPointError as err:
+        kept = os.path.exists(out("autoencoder.pt"))
+        sys.exit(f"error: training diverged: {err}: try a smaller --lr than {args.lr}"
+                 + (f"; the last good checkpoint, {out('autoencoder.pt')}, is kept" if kept else ""))
+
+    done = len(history["test_loss"])
+    title = (f"stopped in epoch {epoch}, step {stop.step}" if stop.requested else
+             f"after {done} epoch" + "s" * (done != 1))
+    figure.update(autoencoder, title)
+    save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
     latent = plot_latent(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
-    latent.savefig(os.path.join(args.out_dir, "latent_3d.png"), dpi=120)
-    metrics = {"config": vars(args), "device": str(device), "torch": torch.__version__, **history,
-               **evaluate(autoencoder, images, train_y, test_images, test_y)}
-    with open(os.path.join(args.out_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=1)
-    print(f"Wrote reconstructions.png, latent_3d.png and metrics.json to {args.out_dir}")
+    save_atomically(out("latent_3d.png"), lambda name: latent.savefig(name, dpi=120))
+    metrics = {"config": vars(args), "device": str(device), "torch": torch.__version__, **history}
+    if stop.requested:      # quickly: the checkpoint and pictures, no evaluation
+        save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
+    else:
+        metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y))
+    save_atomically(out("metrics.json"),
+                    lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
+    files = "autoencoder.pt, reconstructions.png, latent_3d.png and metrics.json"
+    if stop.requested:
+        plt.close("all")
+        print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; go on "
+              f"with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)", file=sys.stderr)
+        sys.exit(130)
+    print(f"Wrote {files} to {args.out_dir}")
 
     if show:
         plt.ioff()
@@ -456,5 +621,5 @@ if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        print("\nInterrupted: nothing was saved for this run.", file=sys.stderr)
+        print("\nInterrupted: quit without saving the last steps.", file=sys.stderr)
         sys.exit(130)

@@ -34,7 +34,7 @@ def test_flags_override_the_constants():
     assert vars(args) == {"epochs": 2, "batch_size": 128, "lr": 0.001, "n_test_img": 8, "seed": 7,
                           "device": "cpu", "data_dir": "d", "out_dir": "o", "download": False,
                           "no_show": True, "noise": 0.0, "dropout": 0.0, "variational": False,
-                          "kl_weight": 0.001, "tied": False}
+                          "kl_weight": 0.001, "tied": False, "resume": None}
 
 
 def test_help_shows_every_default(capsys):
@@ -152,4 +152,4 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(synthetic_mnist, tmp_p
     (tmp_path / "taken").write_text("a file, not a folder")
     result = run_script("--data-dir", root, "--out-dir", tmp_path / "taken")
     assert result.returncode == 1
-    assert "cannot create the output folder" in result.stderr and "Traceback" not in result.stderr
+    assert "cannot write into the output folder" in result.stderr and "Traceback" not in result.stderr

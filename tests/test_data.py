@@ -1,9 +1,13 @@
 """Data: synthetic IDX files read through the script's own loading code."""
+import shutil
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from autoencoder import batches, load_mnist, to_float_images
+from conftest import IDX_NAMES, N_TRAIN, headless_env, run_script, write_idx
 
 
 @pytest.mark.parametrize("train", [True, False])
@@ -52,3 +56,53 @@ def test_missing_data_without_download_names_the_folder_and_the_fix(tmp_path):
         load_mnist(str(tmp_path), download=False)
     message = str(exit_info.value.code)
     assert str(tmp_path / "MNIST" / "raw") in message and "--no-download" in message
+
+
+# ---- Broken data: one line that names the file, within seconds ---------------------------------
+
+@pytest.fixture
+def broken_copy(synthetic_mnist, tmp_path):
+    """A copy of the synthetic data root whose files a test may damage."""
+    root, _ = synthetic_mnist
+    shutil.copytree(root, tmp_path / "data")
+    return tmp_path / "data", tmp_path / "data" / "MNIST" / "raw"
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda data: data[:-100], "is truncated or corrupt"),
+    (lambda data: data + b"extra", "is truncated or corrupt"),
+    (lambda data: b"\0\0\x08\x01" + data[4:], "its header is wrong"),      # a labels header
+    (lambda data: data[:10], "its header is wrong"),
+    (lambda data: b"<html>404 not found</html>", "its header is wrong"),
+])
+def test_a_damaged_idx_file_is_named_with_the_fix(broken_copy, damage, says):
+    root, raw = broken_copy
+    path = raw / IDX_NAMES[True][0]
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(SystemExit) as exit_info:
+        load_mnist(str(root), download=False)
+    message = str(exit_info.value.code)
+    assert message.startswith(f"error: {path} ") and says in message
+    assert message.endswith("replace it with the original")
+    with pytest.raises(SystemExit) as exit_info:
+        load_mnist(str(root), download=True)
+    assert str(exit_info.value.code).endswith("delete it and run again to download it")
+
+
+def test_images_and_labels_that_disagree_in_number_are_named(broken_copy):
+    root, raw = broken_copy
+    write_idx(raw / IDX_NAMES[True][1], np.zeros(N_TRAIN - 1, dtype=np.uint8))
+    with pytest.raises(SystemExit) as exit_info:
+        load_mnist(str(root), download=False)
+    assert f"holds {N_TRAIN:,} images but {N_TRAIN - 1:,} labels" in str(exit_info.value.code)
+
+
+def test_a_failed_download_says_where_to_put_the_files_within_seconds(tmp_path):
+    proxy = "http://127.0.0.1:9"            # nothing listens there: like a machine offline
+    start = time.perf_counter()
+    result = run_script("--data-dir", tmp_path, "--out-dir", tmp_path / "out", timeout=120,
+                        env=headless_env(http_proxy=proxy, https_proxy=proxy))
+    assert time.perf_counter() - start < 60
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: could not download")
+    assert f"into {tmp_path / 'MNIST' / 'raw'}/" in result.stderr

@@ -1,0 +1,164 @@
+"""Outputs: whole files only, checkpoints and --resume, Ctrl-C, divergence, reproducibility."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import autoencoder as ae
+from conftest import LOSS_LINE, REPO, headless_env, run_script
+
+FAST = ("--batch-size", 16, "--no-show")    # synthetic data: 125 steps per epoch
+
+
+def run(root, out, *flags):
+    return run_script("--data-dir", root, "--out-dir", out, *FAST, *flags)
+
+
+def load(path):
+    return torch.load(path, weights_only=True)
+
+
+def test_save_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text("old")
+
+    def crash(name):
+        with open(name, "w") as f:
+            f.write("half")
+        raise OSError("disk full")
+    with pytest.raises(OSError):
+        ae.save_atomically(str(path), crash)
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
+    ae.save_atomically(str(path), lambda name: open(name, "w").close())
+    assert path.read_text() == "" and os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_every_epoch_saves_a_checkpoint_and_no_temporary_file_is_left(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    result = run(root, tmp_path, "--epochs", 2)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "metrics.json",
+                                            "reconstructions.png"]
+    checkpoint = load(tmp_path / "autoencoder.pt")
+    assert checkpoint["epoch"] == 2 and checkpoint["config"]["batch_size"] == 16
+    assert len(checkpoint["history"]["test_loss"]) == 2
+    model = ae.AutoEncoder()
+    model.load_state_dict(checkpoint["model"])
+    assert checkpoint["optimizer"]["param_groups"][0]["lr"] == 0.005
+
+
+def test_resume_counts_on_from_the_checkpoint(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    assert run(root, tmp_path / "a", "--epochs", 1).returncode == 0
+    result = run(root, tmp_path / "b", "--epochs", 3, "--resume", tmp_path / "a" / "autoencoder.pt")
+    assert result.returncode == 0, result.stderr
+    assert "Resuming from" in result.stdout and "1 epochs done" in result.stdout
+    assert sorted({int(epoch) for epoch, _ in LOSS_LINE.findall(result.stdout)}) == [1, 2]
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert len(metrics["test_loss"]) == 3 and len(metrics["epoch_seconds"]) == 3
+    assert [e["epoch"] for e in metrics["train_losses"]] == [0, 0, 1, 1, 2, 2]
+    assert load(tmp_path / "b" / "autoencoder.pt")["epoch"] == 3
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--variational"], "was trained with --variational False but this run has --variational True"),
+    (["--tied", "--noise", "0.1"], "--noise 0.0, --tied False but this run has --noise 0.1, --tied True"),
+    (["--epochs", "1"], "has already trained 1 epochs: ask for more with --epochs 11"),
+])
+def test_resume_refuses_a_checkpoint_that_does_not_fit(synthetic_mnist, tmp_path, flags, says):
+    root, _ = synthetic_mnist
+    assert run(root, tmp_path, "--epochs", 1).returncode == 0
+    result = run(root, tmp_path, "--epochs", 2, "--resume", tmp_path / "autoencoder.pt", *flags)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert says in result.stderr
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint", b""])
+def test_resume_from_something_else_is_one_line(synthetic_mnist, tmp_path, content):
+    root, _ = synthetic_mnist
+    path = tmp_path / "autoencoder.pt"
+    if content is not None:
+        path.write_bytes(content)
+    result = run(root, tmp_path / "out", "--resume", path)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"--resume {path}" in result.stderr and "earlier run" in result.stderr
+
+
+def start_training(root, out, until):
+    """A long run as a real process, returned once it has printed a line starting with until."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "autoencoder.py"), "--data-dir", str(root),
+         "--out-dir", str(out), "--epochs", "500", *map(str, FAST)],
+        env=headless_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    for line in process.stdout:
+        if line.startswith(until):
+            return process
+
+
+def test_ctrl_c_stops_after_the_step_saves_everything_and_exits_130(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    process = start_training(root, tmp_path, until="Epoch:  1 | train loss")
+    sent = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and time.perf_counter() - sent < 10
+    assert "Traceback" not in err and "Ctrl-C: stopping after this step" in err
+    assert "Stopped in epoch" in err and f"--resume {tmp_path / 'autoencoder.pt'}" in err
+    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "metrics.json",
+                                            "reconstructions.png"]
+    checkpoint = load(tmp_path / "autoencoder.pt")
+    assert checkpoint["epoch"] >= 1
+    resumed = run(root, tmp_path, "--epochs", checkpoint["epoch"] + 1, "--lr", 0.001, "--resume",
+                  tmp_path / "autoencoder.pt")
+    assert resumed.returncode == 0, resumed.stderr
+    assert load(tmp_path / "autoencoder.pt")["optimizer"]["param_groups"][0]["lr"] == 0.001
+
+
+def test_a_second_ctrl_c_quits_at_once(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    process = start_training(root, tmp_path, until="Epoch:  0 | train loss")
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+
+
+def test_divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    assert run(root, tmp_path, "--epochs", 1, "--variational").returncode == 0
+    before = (tmp_path / "autoencoder.pt").read_bytes()
+    result = run(root, tmp_path, "--epochs", 3, "--variational", "--lr", 100,
+                 "--resume", tmp_path / "autoencoder.pt")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert re.search(r"training diverged: the loss became (nan|inf) in epoch 1, step \d+", result.stderr)
+    assert "try a smaller --lr than 100.0" in result.stderr
+    assert f"the last good checkpoint, {tmp_path / 'autoencoder.pt'}, is kept" in result.stderr
+    assert (tmp_path / "autoencoder.pt").read_bytes() == before
+
+
+def test_train_names_the_epoch_and_step_where_the_loss_stopped_being_finite(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    images = ae.to_float_images(ae.load_mnist(str(root), download=False)[0], torch.device("cpu"))
+    images[7] = float("nan")                # one bad image: its batch's loss is nan
+    model = ae.AutoEncoder()
+    with pytest.raises(FloatingPointError, match=r"the loss became nan in epoch 4, step \d+"):
+        ae.train(ae.parse_args([]), model, ae.make_optimizer(model, 0.005), images, 4,
+                 {"train_losses": [], "epoch_seconds": []})
+
+
+def test_two_cpu_runs_with_one_seed_are_identical(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    runs = [run(root, tmp_path / name, "--epochs", 2, "--seed", 3) for name in "ab"]
+    assert all(result.returncode == 0 for result in runs)
+    assert LOSS_LINE.findall(runs[0].stdout) == LOSS_LINE.findall(runs[1].stdout)
+    weights = [load(tmp_path / name / "autoencoder.pt")["model"] for name in "ab"]
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+    other = run(root, tmp_path / "c", "--epochs", 2, "--seed", 4)
+    assert LOSS_LINE.findall(other.stdout) != LOSS_LINE.findall(runs[0].stdout)
