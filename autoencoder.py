@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torchvision
 from matplotlib import cm
+from matplotlib.animation import PillowWriter
 from matplotlib.backends import BackendFilter, backend_registry
 from torch import nn
 
@@ -50,6 +51,7 @@ TIED = False            # the decoder uses the encoder's weight matrices, transp
 
 LOG_EVERY = 100         # steps between loss lines and figure updates, as in the tutorial
 N_PLOT = 200            # codes drawn in the 3-D scatter
+GIF = True              # write the two animations (--no-gif: a quicker end)
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
 K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
 VARIANT_FLAGS = ("noise", "dropout", "variational", "kl_weight", "tied")   # --resume keeps these
@@ -191,6 +193,7 @@ class LiveFigure:
             ax.set_yticks(())
         axes[0, 0].set_ylabel("input")
         axes[1, 0].set_ylabel("output")
+        self.frames = []        # (title, reconstructions) of every update, for the animation
         if show:
             plt.show(block=False)
 
@@ -200,12 +203,26 @@ class LiveFigure:
         with torch.no_grad():
             _, decoded_data = autoencoder(self.view_data)
         autoencoder.train(training)
-        for im, img in zip(self.recon, decoded_data.cpu().view(-1, 28, 28).numpy()):
-            im.set_data(img)    # in place: far cheaper than clearing the axes and calling imshow
-        self.fig.suptitle(title, fontsize=10)
+        self.frames.append((title, decoded_data.cpu()))
+        self.draw(*self.frames[-1])
         if self.show:           # without a window nothing is drawn until the figure is saved
             self.fig.canvas.draw_idle()
             self.fig.canvas.start_event_loop(0.001)
+
+    def draw(self, title, decoded_data):
+        for im, img in zip(self.recon, decoded_data.view(-1, 28, 28).numpy()):
+            im.set_data(img)    # in place: far cheaper than clearing the axes and calling imshow
+        self.fig.suptitle(title, fontsize=10)
+
+    def save_animation(self, path, fps=5):
+        """Replay every update as a GIF, rendered now rather than while training."""
+        def write(name):
+            writer = PillowWriter(fps=fps)
+            with writer.saving(self.fig, name, dpi=80):
+                for frame in self.frames + self.frames[-1:] * 2 * fps:  # hold the end for 2 s
+                    self.draw(*frame)
+                    writer.grab_frame()
+        save_atomically(path, write)
 
 
 # ---- Training -------------------------------------------------------------------------------
@@ -276,7 +293,8 @@ def check_finite(losses, epoch):
     bad = (~losses.isfinite()).nonzero()
     if len(bad):
         step = bad[0].item()
-        raise FloatingPointError(f"the loss became {losses[step].item()} in epoch {epoch}, step {step}")
+        raise FloatingPointError(f"the loss became {losses[step].item()} in epoch {epoch}, "
+                                 f"step {step}")
 
 
 class StopOnCtrlC:
@@ -335,6 +353,41 @@ def plot_latent(encoded, labels):
     return fig
 
 
+# ---- Beyond the tutorial: animations and the loss curve ----------------------------------------
+
+def save_turning(fig, path, frames=36, fps=8):
+    """The 3-D scatter turning once around its vertical axis, as a GIF."""
+    ax = fig.axes[0]
+    elevation, azimuth = ax.elev, ax.azim
+
+    def write(name):
+        writer = PillowWriter(fps=fps)
+        with writer.saving(fig, name, dpi=60):
+            for i in range(frames):
+                ax.view_init(elevation, azimuth + 360 * i / frames)
+                writer.grab_frame()
+    save_atomically(path, write)
+    ax.view_init(elevation, azimuth)
+
+
+def plot_losses(history, steps, pca_test_loss=None):
+    """The logged train losses and the test loss of each epoch, against epochs."""
+    fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    logged = history["train_losses"]
+    ax.plot([e["epoch"] + e["step"] / steps for e in logged], [e["loss"] for e in logged],
+            ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps")
+    tested = history["test_loss"]
+    ax.plot(range(1, len(tested) + 1), tested, "o-", label="test, after each epoch")
+    if pca_test_loss is not None:
+        ax.axhline(pca_test_loss, color="gray", ls="--", label="test, PCA with 3 components")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean squared error per pixel")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
 # ---- Beyond the tutorial: how good are the codes? --------------------------------------------
 
 def pca(images, n_components=3):
@@ -349,7 +402,7 @@ def pca(images, n_components=3):
 
 
 def pca_codes(images, mean, axes):
-    return (images.cpu() - mean) @ axes                             # (N, n_components)
+    return torch.cat([(x - mean) @ axes for x in images.cpu().split(10_000)])  # (N, n_components)
 
 
 def pca_test_loss(images, mean, axes):
@@ -487,12 +540,15 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=DATA_DIR, metavar="DIR",
                         help="MNIST root, the folder that holds MNIST/raw/ (default: %(default)s)")
     parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
-                        help="folder for the pictures and metrics.json (default: %(default)s)")
+                        help="folder for the pictures, animations, checkpoint and metrics.json "
+                        "(default: %(default)s)")
     parser.add_argument("--no-download", dest="download", action="store_false",
                         default=DOWNLOAD_MNIST, help="never download MNIST: use only the files "
                         "already in --data-dir (downloading when missing: %(default)s)")
     parser.add_argument("--no-show", action="store_true",
                         help="open no windows, only write the files")
+    parser.add_argument("--no-gif", dest="gif", action="store_false", default=GIF,
+                        help="skip the two animations, for a quicker end (writing them: %(default)s)")
     parser.add_argument("--resume", metavar="PATH",
                         help="continue training from the autoencoder.pt of an earlier run")
     at_least_0 = number(float, lambda x: x >= 0, "of 0 or more")
@@ -590,25 +646,35 @@ def main(argv=None):
                  + (f"; the last good checkpoint, {out('autoencoder.pt')}, is kept" if kept else ""))
 
     done = len(history["test_loss"])
-    title = (f"stopped in epoch {epoch}, step {stop.step}" if stop.requested else
-             f"after {done} epoch" + "s" * (done != 1))
-    figure.update(autoencoder, title)
+    figure.update(autoencoder, f"stopped in epoch {epoch}, step {stop.step}" if stop.requested
+                  else f"after {done} epoch" + "s" * (done != 1))
     save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
     latent = plot_latent(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
     save_atomically(out("latent_3d.png"), lambda name: latent.savefig(name, dpi=120))
     metrics = {"config": vars(args), "device": str(device), "torch": torch.__version__, **history}
-    if stop.requested:      # quickly: the checkpoint and pictures, no evaluation
+    if stop.requested:      # quickly: the checkpoint and pictures, no evaluation, no animations
         save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
     else:
         metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y))
+    losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
+                         metrics.get("pca_test_loss"))
+    save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))
+    plt.close(losses)       # a file only: the windows stay the tutorial's two
     save_atomically(out("metrics.json"),
                     lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
-    files = "autoencoder.pt, reconstructions.png, latent_3d.png and metrics.json"
+    files = "autoencoder.pt, reconstructions.png, latent_3d.png, loss.png and metrics.json"
     if stop.requested:
         plt.close("all")
         print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; go on "
               f"with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)", file=sys.stderr)
         sys.exit(130)
+    if args.gif:
+        start = time.perf_counter()
+        figure.save_animation(out("reconstructions.gif"))
+        save_turning(latent, out("latent_3d.gif"))
+        files = "reconstructions.gif, latent_3d.gif, " + files
+        print(f"Animations: reconstructions.gif ({len(figure.frames)} frames) and latent_3d.gif "
+              f"took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
     print(f"Wrote {files} to {args.out_dir}")
 
     if show:

@@ -5,6 +5,9 @@ import subprocess
 import sys
 
 import matplotlib.image
+import numpy as np
+import PIL.Image
+import PIL.ImageSequence
 import pytest
 import torch
 
@@ -34,7 +37,7 @@ def test_flags_override_the_constants():
     assert vars(args) == {"epochs": 2, "batch_size": 128, "lr": 0.001, "n_test_img": 8, "seed": 7,
                           "device": "cpu", "data_dir": "d", "out_dir": "o", "download": False,
                           "no_show": True, "noise": 0.0, "dropout": 0.0, "variational": False,
-                          "kl_weight": 0.001, "tied": False, "resume": None}
+                          "kl_weight": 0.001, "tied": False, "resume": None, "gif": True}
 
 
 def test_help_shows_every_default(capsys):
@@ -117,16 +120,43 @@ def test_a_headless_run_prints_the_tutorials_lines_and_writes_its_files(syntheti
     assert "Test MSE per pixel: autoencoder" in result.stdout
     assert "5-nearest-neighbour accuracy" in result.stdout
 
-    for name in ("reconstructions.png", "latent_3d.png"):
+    for name in ("reconstructions.png", "latent_3d.png", "loss.png"):
         picture = matplotlib.image.imread(out / name)
         assert picture.ndim == 3 and picture.shape[0] > 200
         assert picture[..., :3].std() > 0.05, f"{name} is blank"
+
+    # one frame per figure update (2 epochs x steps 0 and 100, and the end), the end held 2 s
+    frames, durations = gif_frames(out / "reconstructions.gif")
+    assert len(frames) == 5 and durations[-1] >= 2000
+    assert all((a != b).any() for a, b in zip(frames, frames[1:]))     # each frame shows a change
+    frames, _ = gif_frames(out / "latent_3d.gif")
+    assert len(frames) == 36 and all((a != b).any() for a, b in zip(frames, frames[1:]))
+    assert re.search(r"^Animations: reconstructions.gif \(5 frames\) and latent_3d.gif took "
+                     r"[\d.]+ s", result.stdout, re.M)
+
+
+def gif_frames(path):
+    """The frames of a GIF as arrays, and how long each is shown (ms)."""
+    with PIL.Image.open(path) as gif:
+        frames = [(np.asarray(frame.convert("RGB")), frame.info["duration"])
+                  for frame in PIL.ImageSequence.Iterator(gif)]
+    return [f for f, _ in frames], [d for _, d in frames]
+
+
+def test_no_gif_skips_the_animations_and_no_figure_is_left_open(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    ae.main(["--epochs", "1", "--data-dir", str(root), "--out-dir", str(tmp_path), "--no-show",
+             "--no-gif"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "autoencoder.pt", "latent_3d.png", "loss.png", "metrics.json", "reconstructions.png"]
+    assert ae.plt.get_fignums() == []
 
 
 @pytest.mark.parametrize("variant", [["--noise", "0.2", "--dropout", "0.1"], ["--variational", "--tied"]])
 def test_a_variant_runs_end_to_end(synthetic_mnist, tmp_path, variant):
     root, _ = synthetic_mnist
-    result = run_script("--epochs", 1, "--data-dir", root, "--out-dir", tmp_path, "--no-show", *variant)
+    result = run_script("--epochs", 1, "--data-dir", root, "--out-dir", tmp_path, "--no-show",
+                        "--no-gif", *variant)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["config"]["variational"] == ("--variational" in variant)
@@ -135,7 +165,7 @@ def test_a_variant_runs_end_to_end(synthetic_mnist, tmp_path, variant):
 
 def test_without_a_screen_a_gui_backend_never_blocks(synthetic_mnist, tmp_path):
     root, _ = synthetic_mnist      # no --no-show, no DISPLAY, and a GUI backend asked for
-    result = run_script("--epochs", 1, "--data-dir", root, "--out-dir", tmp_path,
+    result = run_script("--epochs", 1, "--data-dir", root, "--out-dir", tmp_path, "--no-gif",
                         env=headless_env(MPLBACKEND="TkAgg"), timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "latent_3d.png").exists()

@@ -13,7 +13,7 @@ import torch
 import autoencoder as ae
 from conftest import LOSS_LINE, REPO, headless_env, run_script
 
-FAST = ("--batch-size", 16, "--no-show")    # synthetic data: 125 steps per epoch
+FAST = ("--batch-size", 16, "--no-show", "--no-gif")   # synthetic data: 125 steps per epoch
 
 
 def run(root, out, *flags):
@@ -43,8 +43,8 @@ def test_every_epoch_saves_a_checkpoint_and_no_temporary_file_is_left(synthetic_
     root, _ = synthetic_mnist
     result = run(root, tmp_path, "--epochs", 2)
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "metrics.json",
-                                            "reconstructions.png"]
+    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "loss.png",
+                                            "metrics.json", "reconstructions.png"]
     checkpoint = load(tmp_path / "autoencoder.pt")
     assert checkpoint["epoch"] == 2 and checkpoint["config"]["batch_size"] == 16
     assert len(checkpoint["history"]["test_loss"]) == 2
@@ -111,8 +111,8 @@ def test_ctrl_c_stops_after_the_step_saves_everything_and_exits_130(synthetic_mn
     assert process.returncode == 130 and time.perf_counter() - sent < 10
     assert "Traceback" not in err and "Ctrl-C: stopping after this step" in err
     assert "Stopped in epoch" in err and f"--resume {tmp_path / 'autoencoder.pt'}" in err
-    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "metrics.json",
-                                            "reconstructions.png"]
+    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "loss.png",
+                                            "metrics.json", "reconstructions.png"]   # no animations
     checkpoint = load(tmp_path / "autoencoder.pt")
     assert checkpoint["epoch"] >= 1
     resumed = run(root, tmp_path, "--epochs", checkpoint["epoch"] + 1, "--lr", 0.001, "--resume",
