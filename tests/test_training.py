@@ -34,6 +34,22 @@ def test_loss_goes_down_on_a_fixed_batch(synthetic_mnist):
     assert losses[-1] < 0.5 * losses[0]
 
 
+def test_the_live_figure_shows_the_model_without_dropout_or_sampling():
+    torch.manual_seed(0)
+    model, x = ae.AutoEncoder(dropout=0.5, variational=True), torch.rand(3, 784)
+    figure = ae.LiveFigure(x, show=False)
+    model.train()
+    figure.update(model, "now")
+    assert model.training                                   # training goes on as before
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)[1].view(-1, 28, 28)
+    for im, want in zip(figure.recon, expected):
+        assert torch.allclose(torch.as_tensor(im.get_array()), want)
+    assert figure.frames[-1][0] == "now" and len(figure.frames) == 1
+    ae.plt.close(figure.fig)
+
+
 @pytest.mark.parametrize("flags", [["--noise", "0.3"], ["--dropout", "0.2"], ["--variational"],
                                    ["--tied"], ["--variational", "--tied"]])
 def test_each_variant_learns(synthetic_mnist, flags):
