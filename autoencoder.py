@@ -65,7 +65,8 @@ def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
     """MNIST as torchvision reads it: uint8 images (N, 28, 28) and int64 labels (N,)."""
     raw = os.path.join(root, "MNIST", "raw")
     check_idx_files(raw, train, download)
-    socket.setdefaulttimeout(20)    # a download that hangs fails in seconds, not never
+    socket.setdefaulttimeout(10)    # a connection that stalls fails in seconds, not never
+    put_files = f"put the four IDX files (train-images-idx3-ubyte, ...) into {raw}/ and run again"
     try:
         mnist = torchvision.datasets.MNIST(root, train=train, download=download)
     except RuntimeError as err:
@@ -73,9 +74,11 @@ def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
             sys.exit(f"error: MNIST is not in {raw}/: run without --no-download to fetch it, "
                      "or put the four IDX files there")
         if "Error downloading" in str(err):
-            sys.exit(f"error: could not download MNIST (is this machine offline?): put the four "
-                     f"IDX files (train-images-idx3-ubyte, ...) into {raw}/ and run again")
+            sys.exit(f"error: could not download MNIST (is this machine offline?): {put_files}")
         raise
+    except OSError as err:      # a stalled connection, or a folder that cannot be written
+        reason = "the connection timed out" if isinstance(err, TimeoutError) else err.strerror
+        sys.exit(f"error: could not download MNIST ({reason or err}): {put_files}")
     return mnist.data, mnist.targets
 
 

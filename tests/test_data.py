@@ -1,5 +1,6 @@
 """Data: synthetic IDX files read through the script's own loading code."""
 import shutil
+import socket
 import time
 
 import numpy as np
@@ -106,3 +107,18 @@ def test_a_failed_download_says_where_to_put_the_files_within_seconds(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: could not download")
     assert f"into {tmp_path / 'MNIST' / 'raw'}/" in result.stderr
+
+
+def test_a_download_that_stalls_gives_up_in_seconds(tmp_path):
+    listener = socket.create_server(("127.0.0.1", 0))   # accepts connections, never answers
+    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        start = time.perf_counter()
+        result = run_script("--data-dir", tmp_path, "--out-dir", tmp_path / "out", timeout=120,
+                            env=headless_env(http_proxy=proxy, https_proxy=proxy))
+        seconds = time.perf_counter() - start
+    finally:
+        listener.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: could not download MNIST (")
+    assert result.stderr.count("\n") == 1 and seconds < 60
