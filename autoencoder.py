@@ -399,7 +399,8 @@ def pca(images, n_components=3):
     images = images.cpu()
     mean = images.mean(0)
     # float32 products summed in float64: the same axes as all-float64 here, in half the time
-    covariance = sum(((x - mean).T @ (x - mean)).double() for x in images.split(10_000))
+    centred = (x - mean for x in images.split(10_000))                 # in chunks: less memory
+    covariance = sum((x.T @ x).double() for x in centred)
     _, axes = torch.linalg.eigh(covariance / (len(images) - 1))    # ascending eigenvalues
     return mean, axes.flip(1)[:, :n_components].float()
 
@@ -428,15 +429,15 @@ def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k=K_NEIGHBO
     return correct / len(test_codes)
 
 
-def evaluate(autoencoder, images, labels, test_images, test_labels):
-    """Test MSE and kNN accuracy of the codes, beside PCA's and the mean image's; printed too.
+def evaluate(autoencoder, images, labels, test_images, test_labels, test_loss):
+    """test_loss and the kNN accuracy of the codes, beside PCA's and the mean image's; printed too.
 
     The labels are used here only, never in training.
     """
     mean, axes = pca(images)
     pca_train, pca_test = pca_codes(images, mean, axes), pca_codes(test_images, mean, axes)
     results = {
-        "final_test_loss": test(autoencoder, test_images),
+        "final_test_loss": test_loss,
         "pca_test_loss": pca_test_loss(test_images, mean, axes),
         "mean_image_test_loss": pca_test_loss(test_images, mean, axes[:, :0]),   # 0 components
         "knn_accuracy": knn_accuracy(codes(autoencoder, images), labels,
@@ -658,7 +659,8 @@ def main(argv=None):
     if stop.requested:      # quickly: the checkpoint and pictures, no evaluation, no animations
         save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
     else:
-        metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y))
+        metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y,
+                                history["test_loss"][-1]))
     losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
                          metrics.get("pca_test_loss"))
     save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))

@@ -68,9 +68,19 @@ def headless_env(**extra):
     return {**env, **extra}
 
 
+def script(*args):
+    """The command line of autoencoder.py; DeprecationWarnings are shown so that tests see them."""
+    return [sys.executable, "-W", "default::DeprecationWarning", str(REPO / "autoencoder.py"),
+            *map(str, args)]
+
+
 def run_script(*args, cwd=REPO, env=None, timeout=300):
-    """Run autoencoder.py as a user would; DeprecationWarnings are shown so that tests see them."""
-    return subprocess.run([sys.executable, "-W", "default::DeprecationWarning",
-                           str(REPO / "autoencoder.py"), *map(str, args)],
-                          cwd=cwd, env=env or headless_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    """Run autoencoder.py as a user would, to its end."""
+    return subprocess.run(script(*args), cwd=cwd, env=env or headless_env(), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def start_script(*args, env=None):
+    """Start autoencoder.py as a real process whose lines arrive as soon as they are printed."""
+    return subprocess.Popen(script(*args), env={**(env or headless_env()), "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

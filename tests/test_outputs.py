@@ -3,15 +3,13 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
 import autoencoder as ae
-from conftest import LOSS_LINE, REPO, headless_env, run_script
+from conftest import LOSS_LINE, run_script, start_script
 
 FAST = ("--batch-size", 16, "--no-show", "--no-gif")   # synthetic data: 125 steps per epoch
 
@@ -92,11 +90,7 @@ def test_resume_from_something_else_is_one_line(synthetic_mnist, tmp_path, conte
 
 def start_training(root, out, until):
     """A long run as a real process, returned once it has printed a line starting with until."""
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "autoencoder.py"), "--data-dir", str(root),
-         "--out-dir", str(out), "--epochs", "500", *map(str, FAST)],
-        env=headless_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+    process = start_script("--data-dir", root, "--out-dir", out, "--epochs", 500, *FAST)
     for line in process.stdout:
         if line.startswith(until):
             return process

@@ -1,14 +1,13 @@
 """The live window, as a person sees it: a virtual screen (Xvfb), the TkAgg backend, screenshots."""
 import shutil
 import subprocess
-import sys
 import time
 
 import numpy as np
 import PIL.Image
 import pytest
 
-from conftest import REPO, headless_env
+from conftest import headless_env, start_script
 
 TOOLS = ("Xvfb", "import", "xdotool")   # packages xvfb, imagemagick, xdotool
 pytestmark = pytest.mark.skipif(
@@ -42,11 +41,8 @@ def windows(display):
 
 def test_the_window_opens_updates_shows_the_codes_and_ends_when_closed(synthetic_mnist, tmp_path, screen):
     root, _ = synthetic_mnist
-    run = subprocess.Popen(
-        [sys.executable, str(REPO / "autoencoder.py"), "--data-dir", str(root), "--out-dir",
-         str(tmp_path), "--epochs", "30", "--batch-size", "16", "--no-gif"],
-        env=headless_env(DISPLAY=screen, MPLBACKEND="TkAgg", PYTHONUNBUFFERED="1"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = start_script("--data-dir", root, "--out-dir", tmp_path, "--epochs", 30, "--batch-size", 16,
+                       "--no-gif", env=headless_env(DISPLAY=screen, MPLBACKEND="TkAgg"))
     for line in run.stdout:                 # a few updates into training
         if line.startswith("Epoch:  3 | train loss"):
             break
