@@ -6,8 +6,9 @@ learn without labels to reconstruct 28x28 digits from a 3-number code. While it 
 figure shows 5 digits above their reconstructions; at the end a 3-D scatter of the codes,
 coloured by digit, shows that the codes sort the digits although no label was ever used.
 
-    python autoencoder.py           # the tutorial: 10 epochs, a live window if there is a screen
-    python autoencoder.py --help    # every flag, with its default from the constants below
+    python autoencoder.py                   # the tutorial: 10 epochs, a live window if there is a screen
+    python autoencoder.py --code-size 2     # the network's shape is a constant below, and a flag
+    python autoencoder.py --help            # every flag, with its default from the constants below
 """
 import argparse
 import json
@@ -41,6 +42,13 @@ SEED = 1                # reproducible
 DATA_DIR = "./mnist/"
 OUT_DIR = "./results/"
 
+# The network's shape: the encoder narrows 784 pixels through HIDDEN to CODE_SIZE numbers,
+# and the decoder mirrors it back to 784 pixels
+HIDDEN = (128, 64, 12)  # sizes of the encoder's hidden layers, from the pixels inwards
+CODE_SIZE = 3           # numbers in each code: 3 can be drawn in 3-D
+ACTIVATION = "tanh"     # tanh, relu, elu, sigmoid, or linear (no non-linearity at all)
+WEIGHT_DECAY = 0.0      # L2 penalty on the weights, through Adam's weight_decay
+
 # Variants beyond the tutorial, all off by default (the README compares them)
 NOISE = 0.0             # denoising: std of the Gaussian noise added to the training inputs
 DROPOUT = 0.0           # fraction of input pixels dropped at random in training
@@ -54,7 +62,10 @@ N_PLOT = 200            # codes drawn in the 3-D scatter
 GIF = True              # write the two animations (--no-gif: a quicker end)
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
 K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
-VARIANT_FLAGS = ("noise", "dropout", "variational", "kl_weight", "tied")   # --resume keeps these
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
+# --resume keeps these
+VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
+                 "tied")
 IDX_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
@@ -125,46 +136,48 @@ def batches(images, batch_size):
 # ---- The model ------------------------------------------------------------------------------
 
 class AutoEncoder(nn.Module):
-    def __init__(self, dropout=0.0, variational=False, tied=False):
+    def __init__(self, hidden=HIDDEN, code_size=CODE_SIZE, activation=ACTIVATION,
+                 dropout=0.0, variational=False, tied=False):
         super().__init__()
         self.dropout, self.variational = dropout, variational
         self.kl = 0.0   # the KL term of the last forward pass, used by the variational loss
-        self.encoder = nn.Sequential(
-            nn.Linear(28 * 28, 128),
-            nn.Tanh(),
-            nn.Linear(128, 64),
-            nn.Tanh(),
-            nn.Linear(64, 12),
-            nn.Tanh(),
-            nn.Linear(12, 6 if variational else 3),   # compress to 3 features which can be
-        )                                           # visualised in 3-D (a mean and a log-variance each)
-        self.decoder = nn.Sequential(
-            nn.Linear(3, 12),
-            nn.Tanh(),
-            nn.Linear(12, 64),
-            nn.Tanh(),
-            nn.Linear(64, 128),
-            nn.Tanh(),
-            nn.Linear(128, 28 * 28),
-            nn.Sigmoid(),           # pixels back into (0, 1)
-        )
-        if tied:    # the decoder's Linear layers mirror the encoder's: 0 <- 6, 2 <- 4, 4 <- 2, 6 <- 0
-            for i in (0, 2, 4, 6):
-                self.decoder[i] = TiedLinear(self.encoder[6 - i])
+        sizes = [28 * 28, *hidden, code_size]       # 784, 128, 64, 12, 3 in the tutorial
+        # a variational code is a mean and a log-variance per number: twice as many outputs
+        self.encoder = nn.Sequential(*layers(sizes[:-1] + [code_size * (2 if variational else 1)],
+                                             activation))
+        self.decoder = nn.Sequential(*layers(sizes[::-1], activation))
+        if activation != "linear":
+            self.decoder.append(nn.Sigmoid())       # pixels back into (0, 1)
+        if tied:    # each decoder Linear uses its mirror image in the encoder, the last one first
+            mirrors = iter([m for m in self.encoder if isinstance(m, nn.Linear)][::-1])
+            for i, module in enumerate(self.decoder):
+                if isinstance(module, nn.Linear):
+                    self.decoder[i] = TiedLinear(next(mirrors))
 
     def forward(self, x):
         if self.dropout and self.training:
             x = nn.functional.dropout(x, self.dropout)  # hide some pixels; the target keeps them
-        encoded = self.encoder(x)           # (batch, 3), or (batch, 6) if variational
+        encoded = self.encoder(x)           # (batch, 3), twice as wide if variational
         if self.variational:
             mean, log_var = encoded.chunk(2, dim=1)
-            # KL divergence from N(mean, var) to N(0, 1), summed over the 3 codes, mean over the batch
+            # KL divergence from N(mean, var) to N(0, 1), summed over the code, mean over the batch
             self.kl = (-0.5 * (1 + log_var - mean ** 2 - log_var.exp()).sum(1)).mean()
             encoded = mean
             if self.training:               # the reparameterisation trick: sample, yet differentiable
                 encoded = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
         decoded = self.decoder(encoded)     # (batch, 784)
         return encoded, decoded
+
+
+def layers(sizes, activation):
+    """Linear layers from sizes[0] to sizes[-1], the activation between each two (none after
+    the last): [784, 128, 64] gives Linear(784, 128), Tanh(), Linear(128, 64)."""
+    modules = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        if modules and ACTIVATIONS[activation]:
+            modules.append(ACTIVATIONS[activation]())
+        modules.append(nn.Linear(n_in, n_out))
+    return modules
 
 
 class TiedLinear(nn.Module):
@@ -182,21 +195,27 @@ class TiedLinear(nn.Module):
 # ---- The live figure: originals on top, their reconstructions below ------------------------
 
 class LiveFigure:
-    def __init__(self, view_data, show):
+    def __init__(self, view_data, show, code_size=CODE_SIZE):
         n = len(view_data)
         self.view_data, self.show = view_data, show
-        self.fig, axes = plt.subplots(2, n, figsize=(max(5, n), 2.4), squeeze=False)
+        rows = 3 if code_size > 3 else 2    # a code too long for the 3-D scatter gets a row too
+        self.fig, axes = plt.subplots(rows, n, figsize=(max(5, n), 1.2 * rows), squeeze=False)
         blank = np.zeros((28, 28))
         for ax, img in zip(axes[0], view_data.cpu().view(-1, 28, 28).numpy()):
             ax.imshow(img, cmap="gray", vmin=0, vmax=1)
         # fixed grey scale, so a blurry early reconstruction looks blurry instead of stretched
         self.recon = [ax.imshow(blank, cmap="gray", vmin=0, vmax=1) for ax in axes[1]]
+        self.code_shape = code_picture_shape(code_size)
+        self.codes = [ax.imshow(np.zeros(self.code_shape), cmap="RdBu_r", aspect="auto")
+                      for ax in axes[2:].flat]  # blue below 0, red above, white at 0
         for ax in axes.flat:
             ax.set_xticks(())
             ax.set_yticks(())
         axes[0, 0].set_ylabel("input")
         axes[1, 0].set_ylabel("output")
-        self.frames = []        # (title, reconstructions) of every update, for the animation
+        if rows == 3:
+            axes[2, 0].set_ylabel(f"code\n{code_size} numbers", fontsize=8)
+        self.frames = []        # (title, reconstructions, codes) of every update, for the animation
         if show:
             plt.show(block=False)
 
@@ -204,17 +223,22 @@ class LiveFigure:
         training = autoencoder.training
         autoencoder.eval()          # no dropout, and the variational code's mean
         with torch.no_grad():
-            _, decoded_data = autoencoder(self.view_data)
+            encoded_data, decoded_data = autoencoder(self.view_data)
         autoencoder.train(training)
-        self.frames.append((title, decoded_data.cpu()))
+        self.frames.append((title, decoded_data.cpu(), encoded_data.cpu()))
         self.draw(*self.frames[-1])
         if self.show:           # without a window nothing is drawn until the figure is saved
             self.fig.canvas.draw_idle()
             self.fig.canvas.start_event_loop(0.001)
 
-    def draw(self, title, decoded_data):
+    def draw(self, title, decoded_data, encoded_data):
         for im, img in zip(self.recon, decoded_data.view(-1, 28, 28).numpy()):
             im.set_data(img)    # in place: far cheaper than clearing the axes and calling imshow
+        # one colour scale for all the codes; the few numbers beyond 3 RMS saturate
+        limit = max(3 * encoded_data.pow(2).mean().sqrt().item(), 1e-6)
+        for im, code in zip(self.codes, encoded_data.view(-1, *self.code_shape).numpy()):
+            im.set_data(code)
+            im.set_clim(-limit, limit)
         self.fig.suptitle(title, fontsize=10)
 
     def save_animation(self, path, fps=5):
@@ -228,6 +252,12 @@ class LiveFigure:
         save_atomically(path, write)
 
 
+def code_picture_shape(code_size):
+    """Rows and columns to draw a code as a picture: 8x8 for 64 numbers, 4x5 for 20, 1x7 for 7."""
+    rows = max(r for r in range(1, math.isqrt(code_size) + 1) if code_size % r == 0)
+    return rows, code_size // rows
+
+
 # ---- Training -------------------------------------------------------------------------------
 
 def synchronize(device):
@@ -238,9 +268,9 @@ def synchronize(device):
         torch.mps.synchronize()
 
 
-def make_optimizer(autoencoder, lr):
+def make_optimizer(autoencoder, lr, weight_decay=WEIGHT_DECAY):
     # fused: one kernel updates all parameters at once, a third faster per step than the default
-    return torch.optim.Adam(autoencoder.parameters(), lr=lr, fused=True)
+    return torch.optim.Adam(autoencoder.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
 
 
 def train(args, autoencoder, optimizer, images, epoch, history, figure=None, stop=None):
@@ -330,7 +360,7 @@ def test(autoencoder, images, batch_size=1000):
 
 
 def codes(autoencoder, images, batch_size=1000):
-    """The 3 numbers of each image, (N, 3): for a variational autoencoder, their means."""
+    """The code of each image, (N, code size): for a variational autoencoder, the means."""
     autoencoder.eval()
     with torch.no_grad():
         return torch.cat([autoencoder(x)[0] for x in images.split(batch_size)])
@@ -338,7 +368,7 @@ def codes(autoencoder, images, batch_size=1000):
 
 # ---- Visualise the codes in 3-D -------------------------------------------------------------
 
-def plot_latent(encoded, labels):
+def plot_latent(encoded, labels, axis="code", title=""):
     """The tutorial's 3-D scatter: each code drawn as its digit, in that digit's colour."""
     X, Y, Z = encoded.cpu().numpy().T
     fig = plt.figure(figsize=(6, 5.5))
@@ -349,11 +379,60 @@ def plot_latent(encoded, labels):
     ax.set_xlim(X.min(), X.max())
     ax.set_ylim(Y.min(), Y.max())
     ax.set_zlim(Z.min(), Z.max())
-    ax.set_xlabel("code 1")
-    ax.set_ylabel("code 2")
-    ax.set_zlabel("code 3")
-    ax.set_title(f"Codes of {len(labels)} training digits (labels only colour them)", fontsize=10)
+    ax.set_xlabel(f"{axis} 1")
+    ax.set_ylabel(f"{axis} 2")
+    ax.set_zlabel(f"{axis} 3")
+    ax.set_title(title or f"Codes of {len(labels)} training digits (labels only colour them)",
+                 fontsize=10)
     return fig
+
+
+# ---- Beyond the tutorial: codes of other sizes than 3 -------------------------------------------
+
+def plot_codes(encoded, labels):
+    """The tutorial's 3-D scatter for codes of 3 numbers, a flat one for 1 or 2, and for more
+    the codes seen along their own three principal axes."""
+    size = encoded.shape[1]
+    if size < 3:
+        return plot_flat(encoded, labels)
+    if size == 3:
+        return plot_latent(encoded, labels)
+    mean, axes = pca(encoded, 3)        # the 3 directions in which these codes spread the most
+    return plot_latent(pca_codes(encoded, mean, axes), labels, axis="principal axis",
+                       title=f"Codes of {len(labels)} training digits, {size} numbers each, on their"
+                             "\n3 principal axes (labels only colour them)")
+
+
+def plot_flat(encoded, labels):
+    """Codes of 2 numbers as a 2-D scatter of digits; codes of 1 number along x, one row per digit
+    (the rows only spread them out: the code alone must sort them along x)."""
+    encoded, labels = encoded.cpu().numpy(), labels.cpu().numpy()
+    X = encoded[:, 0]
+    if encoded.shape[1] == 2:
+        Y, ylabel = encoded[:, 1], "code 2"
+    else:
+        Y = labels + np.random.default_rng(0).uniform(-0.3, 0.3, len(labels))
+        ylabel = "the digit's row (labels only spread them)"
+    fig, ax = plt.subplots(figsize=(6, 5.5), layout="constrained")
+    for x, y, s in zip(X, Y, labels.tolist()):
+        ax.text(x, y, str(s), backgroundcolor=cm.rainbow(int(255 * s / 9)), fontsize=8,
+                ha="center", va="center")
+    ax.set_xlim(X.min() - 0.05 * np.ptp(X), X.max() + 0.05 * np.ptp(X))
+    ax.set_ylim(Y.min() - 0.05 * np.ptp(Y), Y.max() + 0.05 * np.ptp(Y))
+    ax.set_xlabel("code 1" if encoded.shape[1] == 2 else "the code: 1 number")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"Codes of {len(labels)} training digits, {plural(encoded.shape[1], 'number')} "
+                 "each (labels only colour them)", fontsize=10)
+    return fig
+
+
+def plural(n, noun):
+    return f"{n} {noun}" + "s" * (n != 1)
+
+
+def latent_name(code_size):
+    """latent_3d for the 3-D scatter (also of longer codes), latent_2d or latent_1d."""
+    return f"latent_{min(code_size, 3)}d"
 
 
 # ---- Beyond the tutorial: animations and the loss curve ----------------------------------------
@@ -373,7 +452,7 @@ def save_turning(fig, path, frames=36, fps=8):
     ax.view_init(elevation, azimuth)
 
 
-def plot_losses(history, steps, pca_test_loss=None):
+def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE):
     """The logged train losses and the test loss of each epoch, against epochs."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     logged = history["train_losses"]
@@ -382,7 +461,8 @@ def plot_losses(history, steps, pca_test_loss=None):
     tested = history["test_loss"]
     ax.plot(range(1, len(tested) + 1), tested, "o-", label="test, after each epoch")
     if pca_test_loss is not None:
-        ax.axhline(pca_test_loss, color="gray", ls="--", label="test, PCA with 3 components")
+        ax.axhline(pca_test_loss, color="gray", ls="--",
+                   label=f"test, PCA with {plural(code_size, 'component')}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error per pixel")
@@ -394,8 +474,9 @@ def plot_losses(history, steps, pca_test_loss=None):
 # ---- Beyond the tutorial: how good are the codes? --------------------------------------------
 
 def pca(images, n_components=3):
-    """Exact PCA, the best linear autoencoder: the mean image (784,) and the top principal axes
-    (784, n_components), eigenvectors of the pixel covariance (no randomised shortcut)."""
+    """Exact PCA, the best linear autoencoder: the mean of the rows of images (N, d), such as the
+    mean image (784,), and the top principal axes (d, n_components), eigenvectors of the
+    covariance (no randomised shortcut)."""
     images = images.cpu()
     mean = images.mean(0)
     # float32 products summed in float64: the same axes as all-float64 here, in half the time
@@ -430,24 +511,27 @@ def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k=K_NEIGHBO
 
 
 def evaluate(autoencoder, images, labels, test_images, test_labels, test_loss):
-    """test_loss and the kNN accuracy of the codes, beside PCA's and the mean image's; printed too.
+    """test_loss and the kNN accuracy of the codes, beside those of PCA with as many components as
+    the code has numbers, and the mean image's test loss; printed too.
 
     The labels are used here only, never in training.
     """
-    mean, axes = pca(images)
+    train_codes = codes(autoencoder, images)
+    size = train_codes.shape[1]
+    mean, axes = pca(images, size)
     pca_train, pca_test = pca_codes(images, mean, axes), pca_codes(test_images, mean, axes)
     results = {
         "final_test_loss": test_loss,
         "pca_test_loss": pca_test_loss(test_images, mean, axes),
         "mean_image_test_loss": pca_test_loss(test_images, mean, axes[:, :0]),   # 0 components
-        "knn_accuracy": knn_accuracy(codes(autoencoder, images), labels,
-                                     codes(autoencoder, test_images), test_labels),
+        "knn_accuracy": knn_accuracy(train_codes, labels, codes(autoencoder, test_images),
+                                     test_labels),
         "pca_knn_accuracy": knn_accuracy(pca_train, labels, pca_test, test_labels),
     }
-    print("Test MSE per pixel: autoencoder {final_test_loss:.4f} | PCA, 3 components "
+    print(f"Test MSE per pixel: autoencoder {test_loss:.4f} | PCA, {plural(size, 'component')} "
           "{pca_test_loss:.4f} | the mean image {mean_image_test_loss:.4f}".format(**results))
-    print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the 3 numbers on the test digits: autoencoder "
-          f"{results['knn_accuracy']:.1%} | PCA {results['pca_knn_accuracy']:.1%}")
+    print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the {plural(size, 'number')} on the test "
+          f"digits: autoencoder {results['knn_accuracy']:.1%} | PCA {results['pca_knn_accuracy']:.1%}")
     return results
 
 
@@ -477,6 +561,7 @@ def resume(path, args, autoencoder, optimizer):
         checkpoint = torch.load(path, map_location=next(autoencoder.parameters()).device,
                                 weights_only=True)
         config, history, done = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
+        config = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", **config}  # older files
     except FileNotFoundError:
         sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
     except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
@@ -485,7 +570,7 @@ def resume(path, args, autoencoder, optimizer):
     differ = [name for name in VARIANT_FLAGS if config.get(name) != getattr(args, name)]
     if differ:
         def flags(values):
-            return ", ".join(f"--{name.replace('_', '-')} {values[name]}" for name in differ)
+            return ", ".join(f"--{name.replace('_', '-')} {show_value(values[name])}" for name in differ)
         sys.exit(f"error: {path} was trained with {flags(config)} but this run has "
                  f"{flags(vars(args))}: use the same flags, or start afresh without --resume")
     if done >= args.epochs:
@@ -493,12 +578,17 @@ def resume(path, args, autoencoder, optimizer):
                  f"{done + EPOCH}, for example")
     autoencoder.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
-    for group in optimizer.param_groups:
-        group["lr"] = args.lr   # this run's --lr, not the checkpoint's
+    for group in optimizer.param_groups:    # this run's --lr and --weight-decay, not the checkpoint's
+        group.update(lr=args.lr, weight_decay=args.weight_decay)
     # an epoch stopped by Ctrl-C is trained again from its start: forget its logged losses
     history["train_losses"] = [entry for entry in history["train_losses"] if entry["epoch"] < done]
     print(f"Resuming from {path}: {done} epochs done")
     return history
+
+
+def show_value(value):
+    """A flag's value as it is typed: --hidden 128,64,12 rather than [128, 64, 12]."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
 
 # ---- Command line ---------------------------------------------------------------------------
@@ -524,7 +614,7 @@ def number(kind, check=lambda value: value > 0, allowed="above 0"):
 
 
 def parse_args(argv=None):
-    parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its 3-D codes. "
+    parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its codes. "
                                 "Defaults are the constants at the top of autoencoder.py.")
     parser.add_argument("--epochs", type=number(int), default=EPOCH, metavar="N",
                         help="passes over the training set (default: %(default)s)")
@@ -556,6 +646,7 @@ def parse_args(argv=None):
     parser.add_argument("--resume", metavar="PATH",
                         help="continue training from the autoencoder.pt of an earlier run")
     at_least_0 = number(float, lambda x: x >= 0, "of 0 or more")
+    add_network_flags(parser, at_least_0)
     variants = parser.add_argument_group("variants beyond the tutorial (all off by default)")
     variants.add_argument("--noise", type=at_least_0, default=NOISE, metavar="STD",
                           help="denoising: add Gaussian noise of this std to the training inputs "
@@ -571,12 +662,40 @@ def parse_args(argv=None):
                           help="the decoder reuses the encoder's weights, transposed "
                           "(default: %(default)s)")
     args = parser.parse_args(argv)
+    args.hidden = list(args.hidden)     # the same type from the constant and from the flag
     if args.lr is None:
         args.lr = VAE_LR if args.variational else LR
     if args.device != "auto" and args.device not in available_devices():
         parser.error(f"argument --device: {args.device} is not available on this machine: "
                      "use --device auto or --device cpu")
     return args
+
+
+def add_network_flags(parser, at_least_0):
+    network = parser.add_argument_group("the network's shape (the tutorial's by default)")
+    network.add_argument("--hidden", type=layer_sizes, default=HIDDEN, metavar="N,N,...",
+                         help="sizes of the encoder's hidden layers, from the pixels inwards; the "
+                         "decoder mirrors them; '' for none (default: %s)" % show_value(HIDDEN))
+    network.add_argument("--code-size", default=CODE_SIZE, metavar="N",
+                         type=number(int, lambda n: 0 < n <= 28 * 28, "from 1 to 784"),
+                         help="numbers in each code, 1 to 784 (default: %(default)s)")
+    network.add_argument("--activation", choices=list(ACTIVATIONS), default=ACTIVATION,
+                         help="between the layers; linear: none anywhere, not even the final "
+                         "sigmoid (default: %(default)s)")
+    network.add_argument("--weight-decay", type=at_least_0, default=WEIGHT_DECAY, metavar="W",
+                         help="L2 penalty on the weights, Adam's weight_decay (default: %(default)s)")
+
+
+def layer_sizes(text):
+    """An argparse type: whole numbers above 0 separated by commas, such as 128,64,12; '' for none."""
+    allowed = "use whole numbers above 0 separated by commas, such as 128,64,12, or '' for none"
+    try:
+        sizes = [int(size) for size in text.split(",")] if text.strip() else []
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of sizes: {allowed}") from None
+    if min(sizes, default=1) <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
+    return sizes
 
 
 def available_devices():
@@ -623,15 +742,19 @@ def main(argv=None):
     images = to_float_images(train_x, device)   # (60000, 784)
     test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
 
-    autoencoder = AutoEncoder(args.dropout, args.variational, args.tied).to(device)
-    optimizer = make_optimizer(autoencoder, args.lr)
+    autoencoder = AutoEncoder(args.hidden, args.code_size, args.activation,
+                              args.dropout, args.variational, args.tied).to(device)
+    optimizer = make_optimizer(autoencoder, args.lr, args.weight_decay)
+    shape = [28 * 28, *args.hidden, args.code_size, *args.hidden[::-1], 28 * 28]
+    parameters = sum(p.numel() for p in autoencoder.parameters())
+    print(f"AutoEncoder: {'-'.join(map(str, shape))}, {args.activation}, {parameters:,} parameters")
     history = {"train_losses": [], "epoch_seconds": [], "test_loss": []}
     if args.resume:
         history = resume(args.resume, args, autoencoder, optimizer)
     show = use_window(args.no_show)
     if show:
         plt.ion()   # continuously plot
-    figure = LiveFigure(images[:args.n_test_img], show)
+    figure = LiveFigure(images[:args.n_test_img], show, args.code_size)
 
     def out(name):
         return os.path.join(args.out_dir, name)
@@ -651,23 +774,25 @@ def main(argv=None):
 
     done = len(history["test_loss"])
     figure.update(autoencoder, f"stopped in epoch {epoch}, step {stop.step}" if stop.requested
-                  else f"after {done} epoch" + "s" * (done != 1))
+                  else f"after {plural(done, 'epoch')}")
     save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
-    latent = plot_latent(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
-    save_atomically(out("latent_3d.png"), lambda name: latent.savefig(name, dpi=120))
-    metrics = {"config": vars(args), "device": str(device), "torch": torch.__version__, **history}
+    latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
+    scatter = latent_name(args.code_size)      # latent_3d, or latent_2d or latent_1d: flat
+    save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
+    metrics = {"config": vars(args), "parameters": parameters, "device": str(device),
+               "torch": torch.__version__, **history}
     if stop.requested:      # quickly: the checkpoint and pictures, no evaluation, no animations
         save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
     else:
         metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y,
                                 history["test_loss"][-1]))
     losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
-                         metrics.get("pca_test_loss"))
+                         metrics.get("pca_test_loss"), args.code_size)
     save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))
     plt.close(losses)       # a file only: the windows stay the tutorial's two
     save_atomically(out("metrics.json"),
                     lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
-    files = "autoencoder.pt, reconstructions.png, latent_3d.png, loss.png and metrics.json"
+    files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
     if stop.requested:
         plt.close("all")
         print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; go on "
@@ -676,10 +801,13 @@ def main(argv=None):
     if args.gif:
         start = time.perf_counter()
         figure.save_animation(out("reconstructions.gif"))
-        save_turning(latent, out("latent_3d.gif"))
-        files = "reconstructions.gif, latent_3d.gif, " + files
-        print(f"Animations: reconstructions.gif ({len(figure.frames)} frames) and latent_3d.gif "
-              f"took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
+        turning = scatter == "latent_3d"    # a flat scatter has no other side to turn to
+        if turning:
+            save_turning(latent, out("latent_3d.gif"))
+        files = "reconstructions.gif, " + "latent_3d.gif, " * turning + files
+        print(f"Animations: reconstructions.gif ({len(figure.frames)} frames)"
+              + " and latent_3d.gif" * turning
+              + f" took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
     print(f"Wrote {files} to {args.out_dir}")
 
     if show:

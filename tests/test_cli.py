@@ -37,7 +37,9 @@ def test_flags_override_the_constants():
     assert vars(args) == {"epochs": 2, "batch_size": 128, "lr": 0.001, "n_test_img": 8, "seed": 7,
                           "device": "cpu", "data_dir": "d", "out_dir": "o", "download": False,
                           "no_show": True, "noise": 0.0, "dropout": 0.0, "variational": False,
-                          "kl_weight": 0.001, "tied": False, "resume": None, "gif": True}
+                          "kl_weight": 0.001, "tied": False, "resume": None, "gif": True,
+                          "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
+                          "weight_decay": 0.0}
 
 
 def test_help_shows_every_default(capsys):
@@ -59,7 +61,10 @@ def test_help_shows_every_default(capsys):
     (["--lr", "inf"], "--lr"), (["--n-test-img", "0"], "--n-test-img"),
     (["--n-test-img", "21"], "--n-test-img"), (["--device", "tpu"], "--device"),
     (["--noise", "-0.1"], "--noise"), (["--dropout", "1"], "--dropout"),
-    (["--kl-weight", "nan"], "--kl-weight"),
+    (["--kl-weight", "nan"], "--kl-weight"), (["--hidden", "0"], "--hidden"),
+    (["--hidden", "12,abc"], "--hidden"), (["--hidden", "128,,12"], "--hidden"),
+    (["--code-size", "0"], "--code-size"), (["--code-size", "785"], "--code-size"),
+    (["--activation", "foo"], "--activation"), (["--weight-decay", "-0.001"], "--weight-decay"),
 ])
 def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -67,6 +72,38 @@ def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and flag in err
+
+
+def test_the_network_comes_from_the_constants_and_the_flags_override_them(monkeypatch):
+    args = ae.parse_args([])
+    assert (args.hidden, args.code_size, args.activation, args.weight_decay) == ([128, 64, 12], 3,
+                                                                                 "tanh", 0.0)
+    monkeypatch.setattr(ae, "HIDDEN", (300,))
+    monkeypatch.setattr(ae, "CODE_SIZE", 150)
+    monkeypatch.setattr(ae, "ACTIVATION", "elu")
+    monkeypatch.setattr(ae, "WEIGHT_DECAY", 0.001)
+    args = ae.parse_args([])
+    assert (args.hidden, args.code_size, args.activation, args.weight_decay) == ([300], 150, "elu",
+                                                                                 0.001)
+    args = ae.parse_args(["--hidden", "256,64", "--code-size", "20", "--activation", "relu",
+                          "--weight-decay", "1e-4"])
+    assert (args.hidden, args.code_size, args.activation, args.weight_decay) == ([256, 64], 20,
+                                                                                 "relu", 1e-4)
+    assert ae.parse_args(["--hidden", ""]).hidden == [] == ae.parse_args(["--hidden="]).hidden
+
+
+def test_weight_decay_is_adams_l2_penalty():
+    model = ae.AutoEncoder()
+    assert ae.make_optimizer(model, 0.005).param_groups[0]["weight_decay"] == 0
+    optimizer = ae.make_optimizer(model, 0.005, weight_decay=0.001)
+    assert optimizer.param_groups[0]["weight_decay"] == 0.001
+    with torch.no_grad():       # with zero gradients, only the penalty moves the weights: to 0
+        before = [p.abs().sum().item() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    after = [p.abs().sum().item() for p in model.parameters()]
+    assert all(a < b for a, b in zip(after, before) if b > 0)
 
 
 def test_the_variants_are_flags_and_a_vae_gets_its_own_learning_rate():

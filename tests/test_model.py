@@ -90,3 +90,63 @@ def test_dropout_hides_pixels_only_in_training():
     assert not torch.equal(dropping(x)[1], dropping(x)[1])
     dropping.eval()
     assert torch.equal(dropping(x)[1], plain(x)[1])
+
+
+# ---- The network's shape: constants and flags ------------------------------------------------------
+
+def test_the_default_network_starts_from_the_tutorials_own_weights():
+    torch.manual_seed(1)        # the tutorial's layers, written out as it writes them
+    tutorial = [nn.Linear(784, 128), nn.Linear(128, 64), nn.Linear(64, 12), nn.Linear(12, 3),
+                nn.Linear(3, 12), nn.Linear(12, 64), nn.Linear(64, 128), nn.Linear(128, 784)]
+    torch.manual_seed(1)
+    model = AutoEncoder()
+    ours = [m for m in [*model.encoder, *model.decoder] if isinstance(m, nn.Linear)]
+    assert len(ours) == len(tutorial)
+    for a, b in zip(tutorial, ours):
+        assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+
+
+def test_the_decoder_mirrors_the_encoder_with_the_chosen_activation():
+    model = AutoEncoder(hidden=[256, 64], code_size=20, activation="relu")
+    assert layer_plan(model.encoder) == ([(784, 256), (256, 64), (64, 20)], [nn.ReLU] * 2)
+    assert layer_plan(model.decoder) == ([(20, 64), (64, 256), (256, 784)], [nn.ReLU] * 2 + [nn.Sigmoid])
+    encoded, decoded = model(torch.rand(3, 784))
+    assert encoded.shape == (3, 20) and decoded.shape == (3, 784)
+    for name, kind in [("elu", nn.ELU), ("sigmoid", nn.Sigmoid), ("tanh", nn.Tanh)]:
+        assert layer_plan(AutoEncoder(hidden=[300], code_size=150, activation=name).encoder) == (
+            [(784, 300), (300, 150)], [kind])
+
+
+def test_no_hidden_layer_is_one_linear_layer_each_way():
+    model = AutoEncoder(hidden=[], code_size=7)
+    assert layer_plan(model.encoder) == ([(784, 7)], [])
+    assert layer_plan(model.decoder) == ([(7, 784)], [nn.Sigmoid])
+
+
+def test_linear_has_no_non_linearity_anywhere_not_even_the_final_sigmoid():
+    torch.manual_seed(0)
+    model = AutoEncoder(activation="linear")
+    assert all(isinstance(m, nn.Linear) for m in [*model.encoder, *model.decoder])
+    a, b = torch.rand(4, 784), torch.rand(4, 784)
+    zero = model(torch.zeros(1, 784))[1]
+    # an affine map: f(a + b) = f(a) + f(b) - f(0), and outputs may leave (0, 1)
+    assert torch.allclose(model(a + b)[1], model(a)[1] + model(b)[1] - zero, atol=1e-5)
+
+
+def test_every_code_size_works_with_the_variational_and_tied_variants():
+    torch.manual_seed(0)
+    x = torch.rand(5, 784)
+    for code_size in (1, 2, 4, 64, 784):
+        model = AutoEncoder(hidden=[32], code_size=code_size, variational=True, tied=True)
+        assert layer_plan(model.encoder)[0] == [(784, 32), (32, 2 * code_size)]  # means, log-variances
+        encoded, decoded = model(x)
+        assert encoded.shape == (5, code_size) and decoded.shape == (5, 784) and model.kl > 0
+        assert len(list(model.parameters())) == 4 + 2      # encoder weights, biases; decoder biases
+
+
+def test_tied_weights_mirror_a_network_of_any_shape():
+    torch.manual_seed(0)
+    model, x = AutoEncoder(hidden=[50], code_size=4, activation="elu", tied=True), torch.rand(3, 784)
+    first, second = [m for m in model.encoder if isinstance(m, nn.Linear)]
+    expected = torch.sigmoid(nn.functional.elu(model.encoder(x) @ second.weight) @ first.weight)
+    assert torch.allclose(model(x)[1], expected, atol=1e-6)    # the decoder's biases start at zero

@@ -68,6 +68,9 @@ def test_resume_counts_on_from_the_checkpoint(synthetic_mnist, tmp_path):
     (["--variational"], "was trained with --variational False but this run has --variational True"),
     (["--tied", "--noise", "0.1"], "--noise 0.0, --tied False but this run has --noise 0.1, --tied True"),
     (["--epochs", "1"], "has already trained 1 epochs: ask for more with --epochs 11"),
+    (["--code-size", "4"], "was trained with --code-size 3 but this run has --code-size 4"),
+    (["--hidden", "64", "--activation", "relu"], "was trained with --hidden 128,64,12, --activation "
+                                                 "tanh but this run has --hidden 64, --activation relu"),
 ])
 def test_resume_refuses_a_checkpoint_that_does_not_fit(synthetic_mnist, tmp_path, flags, says):
     root, _ = synthetic_mnist

@@ -17,8 +17,9 @@ def synthetic_images(synthetic_mnist):
 def train_epochs(images, epochs, batch_size, figure=None, model=None, flags=()):
     """What main() does: a fresh model and optimizer, then train() once per epoch."""
     args = ae.parse_args(["--batch-size", str(batch_size), *flags])
-    model = model or ae.AutoEncoder(args.dropout, args.variational, args.tied)
-    optimizer = ae.make_optimizer(model, args.lr)
+    model = model or ae.AutoEncoder(args.hidden, args.code_size, args.activation,
+                                    args.dropout, args.variational, args.tied)
+    optimizer = ae.make_optimizer(model, args.lr, args.weight_decay)
     history = {"train_losses": [], "epoch_seconds": []}
     for epoch in range(epochs):
         ae.train(args, model, optimizer, images, epoch, history, figure)
