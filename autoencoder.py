@@ -11,6 +11,7 @@ coloured by digit, shows that the codes sort the digits although no label was ev
     python autoencoder.py --help            # every flag, with its default from the constants below
 """
 import argparse
+import io
 import json
 import math
 import os
@@ -22,6 +23,7 @@ import struct
 import sys
 import tempfile
 import time
+import zlib
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -75,7 +77,9 @@ IDX_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
     """MNIST as torchvision reads it: uint8 images (N, 28, 28) and int64 labels (N,)."""
     raw = os.path.join(root, "MNIST", "raw")
-    check_idx_files(raw, train, download)
+    unpacked = unpack_gz_files(raw, download)
+    for split in (True, False):     # torchvision wants all four files, whichever split it reads
+        check_idx_files(raw, split, download, unpacked)
     socket.setdefaulttimeout(10)    # a connection that stalls fails in seconds, not never
     put_files = f"put the four IDX files (train-images-idx3-ubyte, ...) into {raw}/ and run again"
     try:
@@ -93,7 +97,28 @@ def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
     return mnist.data, mnist.targets
 
 
-def check_idx_files(raw, train, download):
+def unpack_gz_files(raw, download):
+    """Unpack the IDX files that were put into raw/ gzipped, as the mirrors serve them
+    (train-images-idx3-ubyte.gz, ...), with torchvision's own helper. Returns the paths
+    unpacked, so that an error can name the .gz that the user put there."""
+    unpacked = []
+    for name in [*IDX_FILES[True], *IDX_FILES[False]]:
+        path = os.path.join(raw, name)
+        if os.path.exists(path) or not os.path.exists(path + ".gz"):
+            continue
+        try:
+            with tempfile.TemporaryDirectory(dir=raw) as folder:    # never half a file at path
+                torchvision.datasets.utils.extract_archive(path + ".gz", folder)
+                os.replace(os.path.join(folder, name), path)
+        except (OSError, EOFError, zlib.error) as err:      # not gzip, cut short, or no room
+            sys.exit(f"error: could not unpack {path}.gz ({getattr(err, 'strerror', None) or err}): "
+                     + ("delete it and run again to download it" if download else
+                        "replace it with the original"))
+        unpacked.append(path)
+    return unpacked
+
+
+def check_idx_files(raw, train, download, unpacked=()):
     """Exit with one line naming the file if an IDX file that is there is truncated or corrupt.
 
     An IDX file is a big-endian header, 0x00000803 and the sizes N, 28, 28 for images or
@@ -108,13 +133,19 @@ def check_idx_files(raw, train, download):
         with open(path, "rb") as f:
             header = f.read(4 * (2 + len(shape)))
         fields = struct.unpack(f">{len(header) // 4}I", header[:len(header) // 4 * 4])
+        expected = len(header) + fields[1] * math.prod(shape) if len(fields) > 1 else None
+        problem = None
         if fields[:1] != (0x0801 + len(shape),) or fields[2:] != shape or len(fields) < 2:
-            sys.exit(f"error: {path} is not an MNIST IDX file (its header is wrong): "
-                     + fix.format("it"))
-        expected = len(header) + fields[1] * math.prod(shape)
-        if os.path.getsize(path) != expected:
-            sys.exit(f"error: {path} has {os.path.getsize(path):,} bytes where its header promises "
-                     f"{expected:,}: it is truncated or corrupt: " + fix.format("it"))
+            problem = "is not an MNIST IDX file (its header is wrong)"
+        elif os.path.getsize(path) != expected:
+            problem = (f"has {os.path.getsize(path):,} bytes where its header promises {expected:,}: "
+                       "it is truncated or corrupt")
+        if problem and path in unpacked:   # name the .gz, and unpack it again next time
+            os.remove(path)
+            sys.exit(f"error: {path}.gz unpacks to a damaged file: {name} {problem}: "
+                     + fix.format("the .gz"))
+        if problem:
+            sys.exit(f"error: {path} {problem}: " + fix.format("it"))
         counts.append(fields[1])
     if counts[0] != counts[1]:
         sys.exit(f"error: {raw}/ holds {counts[0]:,} images but {counts[1]:,} labels: "
@@ -331,23 +362,35 @@ def check_finite(losses, epoch):
 
 
 class StopOnCtrlC:
-    """Inside `with`, the first Ctrl-C asks training to stop after the current step so that the
-    model can be saved; a second one interrupts at once."""
-    requested, step = False, None
+    """Inside `with`, the first Ctrl-C, or SIGTERM or SIGHUP (`kill`, `docker stop`, a closed
+    terminal), asks training to stop after the current step so that the model can be saved;
+    a second one, or one after training, ends the run at once. Exit code: 128 + its number."""
+    requested, step, signum, training = False, None, None, True
+    SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+               if hasattr(signal, name)]    # Windows has no SIGHUP
 
     def __enter__(self):
-        self.previous = signal.signal(signal.SIGINT, self.ask)
+        self.previous = {signum: signal.signal(signum, self.ask) for signum in self.SIGNALS}
         return self
 
     def __exit__(self, *exc_info):
-        signal.signal(signal.SIGINT, self.previous)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
     def ask(self, signum, frame):
-        if self.requested:
+        if (self.requested or not self.training) and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.requested = True
-        print("\nCtrl-C: stopping after this step to save the model "
-              "(press Ctrl-C again to quit without saving)", file=sys.stderr, flush=True)
+        if self.requested or not self.training:
+            print("\nInterrupted: quit without saving the last steps.", file=sys.stderr)
+            sys.exit(128 + signum)
+        self.requested, self.signum = True, signum
+        name, again = ("Ctrl-C", "press Ctrl-C") if signum == signal.SIGINT else (
+            signal.Signals(signum).name, "send it")
+        try:
+            print(f"\n{name}: stopping after this step to save the model ({again} again to quit "
+                  "without saving)", file=sys.stderr, flush=True)
+        except OSError:     # the terminal that was closed: go on saving without a word
+            sys.stdout = sys.stderr = open(os.devnull, "w")
 
 
 def test(autoencoder, images, batch_size=1000):
@@ -538,12 +581,22 @@ def evaluate(autoencoder, images, labels, test_images, test_labels, test_loss):
 # ---- Beyond the tutorial: files that survive a crash, checkpoints -------------------------------
 
 def save_atomically(path, write):
-    """write(name) to a temporary name beside path, then rename it: never half a file at path."""
+    """write(name) to a temporary name beside path, then rename it: never half a file at path.
+
+    A write that fails (a full disk, a file-size limit, a folder that went away) ends the run
+    in one line that names the file; the files written before it stay as they are.
+    """
     root, extension = os.path.splitext(path)
     temporary = f"{root}.part{extension}"   # same extension: savefig and Pillow go by it
     try:
         write(temporary)
         os.replace(temporary, path)
+    except OSError as err:
+        checkpoint = os.path.join(os.path.dirname(path), "autoencoder.pt")
+        kept = (f"; the last checkpoint is kept: go on with --resume {checkpoint}"
+                if os.path.exists(checkpoint) else "")
+        sys.exit(f"error: could not write {path} ({err.strerror or err}): make room on the disk "
+                 f"or choose another folder with --out-dir{kept}")
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -552,7 +605,9 @@ def save_atomically(path, write):
 def save_checkpoint(path, args, autoencoder, optimizer, history):
     checkpoint = {"model": autoencoder.state_dict(), "optimizer": optimizer.state_dict(),
                   "epoch": len(history["test_loss"]), "config": vars(args), "history": history}
-    save_atomically(path, lambda name: torch.save(checkpoint, name))
+    buffer = io.BytesIO()   # in memory first: torch.save's own writer hides why a write failed
+    torch.save(checkpoint, buffer)
+    save_atomically(path, lambda name: pathlib.Path(name).write_bytes(buffer.getbuffer()))
 
 
 def resume(path, args, autoencoder, optimizer):
@@ -758,8 +813,8 @@ def main(argv=None):
 
     def out(name):
         return os.path.join(args.out_dir, name)
-    try:
-        with StopOnCtrlC() as stop:
+    with StopOnCtrlC() as stop:     # until the files are written: a stop signal saves first
+        try:
             for epoch in range(len(history["test_loss"]), args.epochs):
                 if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop):
                     break
@@ -767,48 +822,50 @@ def main(argv=None):
                 print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} "
                       "(10,000 unseen images)")
                 save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
-    except FloatingPointError as err:
-        kept = os.path.exists(out("autoencoder.pt"))
-        sys.exit(f"error: training diverged: {err}: try a smaller --lr than {args.lr}"
-                 + (f"; the last good checkpoint, {out('autoencoder.pt')}, is kept" if kept else ""))
+        except FloatingPointError as err:
+            kept = os.path.exists(out("autoencoder.pt"))
+            sys.exit(f"error: training diverged: {err}: try a smaller --lr than {args.lr}" + (
+                f"; the last good checkpoint, {out('autoencoder.pt')}, is kept" if kept else ""))
 
-    done = len(history["test_loss"])
-    figure.update(autoencoder, f"stopped in epoch {epoch}, step {stop.step}" if stop.requested
-                  else f"after {plural(done, 'epoch')}")
-    save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
-    latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
-    scatter = latent_name(args.code_size)      # latent_3d, or latent_2d or latent_1d: flat
-    save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
-    metrics = {"config": vars(args), "parameters": parameters, "device": str(device),
-               "torch": torch.__version__, **history}
-    if stop.requested:      # quickly: the checkpoint and pictures, no evaluation, no animations
-        save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
-    else:
-        metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y,
-                                history["test_loss"][-1]))
-    losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
-                         metrics.get("pca_test_loss"), args.code_size)
-    save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))
-    plt.close(losses)       # a file only: the windows stay the tutorial's two
-    save_atomically(out("metrics.json"),
-                    lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
-    files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
-    if stop.requested:
-        plt.close("all")
-        print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; go on "
-              f"with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)", file=sys.stderr)
-        sys.exit(130)
-    if args.gif:
-        start = time.perf_counter()
-        figure.save_animation(out("reconstructions.gif"))
-        turning = scatter == "latent_3d"    # a flat scatter has no other side to turn to
-        if turning:
-            save_turning(latent, out("latent_3d.gif"))
-        files = "reconstructions.gif, " + "latent_3d.gif, " * turning + files
-        print(f"Animations: reconstructions.gif ({len(figure.frames)} frames)"
-              + " and latent_3d.gif" * turning
-              + f" took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
-    print(f"Wrote {files} to {args.out_dir}")
+        stop.training = False   # from here on a signal quits at once: the checkpoint is saved
+        done = len(history["test_loss"])
+        if stop.requested:      # the checkpoint first: a picture that fails must not cost it
+            save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
+        figure.update(autoencoder, f"stopped in epoch {epoch}, step {stop.step}" if stop.requested
+                      else f"after {plural(done, 'epoch')}")
+        save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
+        latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
+        scatter = latent_name(args.code_size)      # latent_3d, or latent_2d or latent_1d: flat
+        save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
+        metrics = {"config": vars(args), "parameters": parameters, "device": str(device),
+                   "torch": torch.__version__, **history}
+        if not stop.requested:  # a stopped run ends quickly: no evaluation, no animations
+            metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y,
+                                    history["test_loss"][-1]))
+        losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
+                             metrics.get("pca_test_loss"), args.code_size)
+        save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))
+        plt.close(losses)       # a file only: the windows stay the tutorial's two
+        save_atomically(out("metrics.json"),
+                        lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
+        files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
+        if stop.requested:
+            plt.close("all")
+            print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; "
+                  f"go on with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)",
+                  file=sys.stderr)
+            sys.exit(128 + stop.signum)     # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
+        if args.gif:
+            start = time.perf_counter()
+            figure.save_animation(out("reconstructions.gif"))
+            turning = scatter == "latent_3d"    # a flat scatter has no other side to turn to
+            if turning:
+                save_turning(latent, out("latent_3d.gif"))
+            files = "reconstructions.gif, " + "latent_3d.gif, " * turning + files
+            print(f"Animations: reconstructions.gif ({len(figure.frames)} frames)"
+                  + " and latent_3d.gif" * turning
+                  + f" took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
+        print(f"Wrote {files} to {args.out_dir}")
 
     if show:
         plt.ioff()

@@ -1,4 +1,5 @@
 """Data: synthetic IDX files read through the script's own loading code."""
+import gzip
 import shutil
 import socket
 import time
@@ -122,3 +123,69 @@ def test_a_download_that_stalls_gives_up_in_seconds(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("error: could not download MNIST (")
     assert result.stderr.count("\n") == 1 and seconds < 60
+
+
+# ---- MNIST put into raw/ by hand, gzipped as the mirrors serve it -------------------------------
+
+@pytest.fixture
+def gzipped_mnist(synthetic_mnist, tmp_path):
+    """A data root whose raw/ holds the four synthetic IDX files as .gz only."""
+    root, arrays = synthetic_mnist
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for names in IDX_NAMES.values():
+        for name in names:
+            (raw / f"{name}.gz").write_bytes(gzip.compress((root / "MNIST" / "raw" / name).read_bytes()))
+    return tmp_path, arrays
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_gzipped_files_are_unpacked_in_place_and_used(gzipped_mnist, download):
+    root, arrays = gzipped_mnist
+    for train in (True, False):
+        images, labels = load_mnist(str(root), train=train, download=download)
+        np.testing.assert_array_equal(images.numpy(), arrays[train][0])
+        np.testing.assert_array_equal(labels.numpy(), arrays[train][1])
+    raw = root / "MNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(
+        [name + ext for names in IDX_NAMES.values() for name in names for ext in ("", ".gz")])
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"this is not gzip", "Not a gzipped file"),
+    (gzip.compress(np.random.default_rng(0).bytes(10_000))[:100],     # cut short
+     "Compressed file ended before the end-of-stream marker"),
+])
+def test_a_broken_gz_is_one_line_naming_it(gzipped_mnist, content, reason):
+    root, _ = gzipped_mnist
+    gz = root / "MNIST" / "raw" / f"{IDX_NAMES[True][0]}.gz"
+    gz.write_bytes(content)
+    with pytest.raises(SystemExit) as exit_info:
+        load_mnist(str(root), download=False)
+    message = str(exit_info.value.code)
+    assert message.startswith(f"error: could not unpack {gz} ({reason}")
+    assert message.endswith("replace it with the original") and "\n" not in message
+    assert not (root / "MNIST" / "raw" / IDX_NAMES[True][0]).exists()     # no half file left
+
+
+def test_a_gz_that_unpacks_to_a_damaged_file_names_the_gz(gzipped_mnist):
+    root, _ = gzipped_mnist
+    raw = root / "MNIST" / "raw"
+    name = IDX_NAMES[True][0]
+    whole = gzip.decompress((raw / f"{name}.gz").read_bytes())
+    (raw / f"{name}.gz").write_bytes(gzip.compress(whole[:100_000]))       # a cut-off download
+    with pytest.raises(SystemExit) as exit_info:
+        load_mnist(str(root), download=True)
+    message = str(exit_info.value.code)
+    assert message.startswith(f"error: {raw / name}.gz unpacks to a damaged file: {name} has "
+                              f"100,000 bytes where its header promises {len(whole):,}")
+    assert message.endswith("delete the .gz and run again to download the .gz")
+    assert not (raw / name).exists()        # unpacked again once the .gz is replaced
+
+
+def test_a_run_uses_gzipped_files_with_no_download(gzipped_mnist, tmp_path):
+    root, _ = gzipped_mnist
+    result = run_script("--epochs", 1, "--no-download", "--no-show", "--no-gif", "--data-dir", root,
+                        "--out-dir", tmp_path / "out")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert f"Training images: ({N_TRAIN}, 28, 28)" in result.stdout

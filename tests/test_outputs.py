@@ -1,15 +1,18 @@
 """Outputs: whole files only, checkpoints and --resume, Ctrl-C, divergence, reproducibility."""
+import errno
 import json
 import os
 import re
+import resource
 import signal
+import subprocess
 import time
 
 import pytest
 import torch
 
 import autoencoder as ae
-from conftest import LOSS_LINE, run_script, start_script
+from conftest import LOSS_LINE, headless_env, run_script, script, start_script
 
 FAST = ("--batch-size", 16, "--no-show", "--no-gif")   # synthetic data: 125 steps per epoch
 
@@ -30,8 +33,10 @@ def test_save_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
         with open(name, "w") as f:
             f.write("half")
         raise OSError("disk full")
-    with pytest.raises(OSError):
+    with pytest.raises(SystemExit) as exit_info:
         ae.save_atomically(str(path), crash)
+    assert exit_info.value.code == (f"error: could not write {path} (disk full): make room on the "
+                                    "disk or choose another folder with --out-dir")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
     ae.save_atomically(str(path), lambda name: open(name, "w").close())
     assert path.read_text() == "" and os.listdir(tmp_path) == ["metrics.json"]
@@ -159,3 +164,76 @@ def test_two_cpu_runs_with_one_seed_are_identical(synthetic_mnist, tmp_path):
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
     other = run(root, tmp_path / "c", "--epochs", 2, "--seed", 4)
     assert LOSS_LINE.findall(other.stdout) != LOSS_LINE.findall(runs[0].stdout)
+
+
+# ---- Faults from outside: a full disk, a stop signal ---------------------------------------------
+
+def test_a_checkpoint_that_cannot_be_written_stops_training_in_one_line(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+
+    def small_files_only():     # as a full disk does: writes past 200 kB fail (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+    result = subprocess.run(script("--data-dir", root, "--out-dir", tmp_path, *FAST, "--epochs", 3),
+                            env=headless_env(), capture_output=True, text=True, timeout=300,
+                            preexec_fn=small_files_only)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr == (f"error: could not write {tmp_path / 'autoencoder.pt'} (File too large): "
+                             "make room on the disk or choose another folder with --out-dir\n")
+    assert {int(epoch) for epoch, _ in LOSS_LINE.findall(result.stdout)} == {0}   # training stopped
+    assert os.listdir(tmp_path) == []                                  # no half file, no .part file
+
+
+@pytest.mark.parametrize("name", ["reconstructions.png", "latent_3d.png", "loss.png", "metrics.json",
+                                  "reconstructions.gif", "latent_3d.gif"])
+def test_a_file_that_cannot_be_written_is_one_line_and_keeps_the_checkpoint(
+        synthetic_mnist, tmp_path, monkeypatch, name):
+    root, _ = synthetic_mnist
+    rename = os.replace
+
+    def full_disk(source, target):  # the file is written under its temporary name, then this
+        if os.path.basename(target) == name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        rename(source, target)
+    monkeypatch.setattr(ae.os, "replace", full_disk)
+    with pytest.raises(SystemExit) as exit_info:
+        ae.main(["--data-dir", str(root), "--out-dir", str(tmp_path), "--batch-size", "16",
+                 "--no-show", "--epochs", "2"])
+    checkpoint = tmp_path / "autoencoder.pt"
+    assert exit_info.value.code == (
+        f"error: could not write {tmp_path / name} (No space left on device): make room on the disk "
+        f"or choose another folder with --out-dir; the last checkpoint is kept: go on with --resume "
+        f"{checkpoint}")
+    assert load(checkpoint)["epoch"] == 2
+    assert name not in os.listdir(tmp_path) and not [f for f in os.listdir(tmp_path) if ".part" in f]
+    ae.plt.close("all")
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_stop_signal_saves_everything_like_ctrl_c(synthetic_mnist, tmp_path, signum, code):
+    root, _ = synthetic_mnist
+    process = start_training(root, tmp_path, until="Epoch:  1 | train loss")
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == code, err
+    name = signal.Signals(signum).name
+    assert err.startswith(f"\n{name}: stopping after this step to save the model (send it again")
+    assert "Traceback" not in err and f"--resume {tmp_path / 'autoencoder.pt'}" in err
+    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "loss.png",
+                                            "metrics.json", "reconstructions.png"]
+    checkpoint = load(tmp_path / "autoencoder.pt")
+    assert checkpoint["epoch"] >= 1
+    resumed = run(root, tmp_path, "--epochs", checkpoint["epoch"] + 1, "--resume",
+                  tmp_path / "autoencoder.pt")
+    assert resumed.returncode == 0, resumed.stderr
+    assert load(tmp_path / "autoencoder.pt")["epoch"] == checkpoint["epoch"] + 1
+
+
+def test_a_second_stop_signal_ends_at_once(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    process = start_training(root, tmp_path, until="Epoch:  0 | train loss")
+    process.send_signal(signal.SIGTERM)
+    assert process.stderr.readline() == "\n" and process.stderr.readline().startswith("SIGTERM: ")
+    process.send_signal(signal.SIGTERM)     # while it saves
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and "Traceback" not in err, err
+    assert "Interrupted: quit without saving the last steps." in err
