@@ -593,8 +593,7 @@ def save_atomically(path, write):
         os.replace(temporary, path)
     except OSError as err:
         checkpoint = os.path.join(os.path.dirname(path), "autoencoder.pt")
-        kept = (f"; the last checkpoint is kept: go on with --resume {checkpoint}"
-                if os.path.exists(checkpoint) else "")
+        kept = f"; the last checkpoint, {checkpoint}, is kept" if os.path.exists(checkpoint) else ""
         sys.exit(f"error: could not write {path} ({err.strerror or err}): make room on the disk "
                  f"or choose another folder with --out-dir{kept}")
     finally:

@@ -201,8 +201,7 @@ def test_a_file_that_cannot_be_written_is_one_line_and_keeps_the_checkpoint(
     checkpoint = tmp_path / "autoencoder.pt"
     assert exit_info.value.code == (
         f"error: could not write {tmp_path / name} (No space left on device): make room on the disk "
-        f"or choose another folder with --out-dir; the last checkpoint is kept: go on with --resume "
-        f"{checkpoint}")
+        f"or choose another folder with --out-dir; the last checkpoint, {checkpoint}, is kept")
     assert load(checkpoint)["epoch"] == 2
     assert name not in os.listdir(tmp_path) and not [f for f in os.listdir(tmp_path) if ".part" in f]
     ae.plt.close("all")
