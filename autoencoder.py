@@ -64,6 +64,10 @@ N_PLOT = 200            # codes drawn in the 3-D scatter
 GIF = True              # write the two animations (--no-gif: a quicker end)
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
 K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
+N_GRID = 15             # codes along each side of the decoder's map, code_grid.png
+N_STEPS = 10            # images along each interpolation, interpolation.png
+PAIRS = ((0, 6), (1, 7), (3, 8), (4, 9))   # digits morphed into each other there
+N_WORST = 10            # the test digits rebuilt worst, worst.png
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
 # --resume keeps these
 VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
@@ -578,6 +582,176 @@ def evaluate(autoencoder, images, labels, test_images, test_labels, test_loss):
     return results
 
 
+# ---- Beyond the tutorial: what the trained decoder can do ---------------------------------------
+
+def decoder_pictures(args, autoencoder, images, test_images, test_labels, out):
+    """Write generated.png, code_grid.png, interpolation.png, worst.png (and denoised.png with
+    --noise); return their names, and the per-digit test losses and the worst test images for
+    metrics.json."""
+    start = time.perf_counter()
+    train_codes = codes(autoencoder, images).cpu()
+    generator = torch.Generator().manual_seed(args.seed)    # the same pictures for the same seed
+    figures = {"generated.png": plot_generated(autoencoder, train_codes, args.variational, generator),
+               "code_grid.png": plot_code_grid(autoencoder, train_codes, args.variational),
+               "interpolation.png": plot_interpolation(autoencoder, test_images, test_labels)}
+    losses = per_image_loss(autoencoder, test_images)           # (10000,)
+    worst = losses.topk(N_WORST).indices
+    figures["worst.png"] = plot_worst(autoencoder, test_images, test_labels, losses, worst)
+    if args.noise:
+        figures["denoised.png"] = plot_denoised(autoencoder, test_images, args.noise, generator)
+    for name, fig in figures.items():
+        save_atomically(out(name), lambda path: fig.savefig(path, dpi=100))
+        plt.close(fig)      # files only: the windows stay the tutorial's two
+    labels = test_labels.cpu()
+    by_digit = [losses[labels == digit].mean().item() for digit in range(10)]
+    order = sorted(range(10), key=lambda digit: -by_digit[digit])
+    print("Digits from the hardest to the easiest to rebuild (test MSE per pixel): "
+          + " | ".join(f"{digit} {by_digit[digit]:.4f}" for digit in order))
+    print(f"Decoder pictures: {', '.join(figures)} took {time.perf_counter() - start:.1f} s")
+    return list(figures), {
+        "test_loss_by_digit": by_digit,
+        "worst_test_images": [{"index": i, "label": labels[i].item(), "mse": losses[i].item()}
+                              for i in worst.tolist()]}
+
+
+def decode(autoencoder, codes):
+    """Images (N, 784) decoded from codes (N, code size), on the CPU."""
+    autoencoder.eval()
+    with torch.no_grad():
+        return autoencoder.decoder(codes.to(next(autoencoder.parameters()).device)).cpu()
+
+
+def reconstruct(autoencoder, images):
+    """The decoded images (N, 784) of images, on the CPU, in eval mode."""
+    autoencoder.eval()
+    with torch.no_grad():
+        return autoencoder(images.to(next(autoencoder.parameters()).device))[1].cpu()
+
+
+def per_image_loss(autoencoder, images, batch_size=1000):
+    """The mean squared error per pixel of each image, (N,)."""
+    autoencoder.eval()
+    with torch.no_grad():
+        return torch.cat([(autoencoder(x)[1] - x).pow(2).mean(1).cpu()
+                          for x in images.split(batch_size)])
+
+
+def code_gaussian(train_codes, variational):
+    """Mean and covariance to draw new codes from: a VAE's prior, the standard normal, which its
+    training pulled the codes towards; otherwise a Gaussian fitted to the training codes."""
+    size = train_codes.shape[1]
+    if variational:
+        return torch.zeros(size), torch.eye(size)
+    return train_codes.mean(0), torch.cov(train_codes.T).reshape(size, size)
+
+
+def sample_codes(mean, covariance, n, generator):
+    """n codes from N(mean, covariance); the covariance may be singular (codes in a subspace)."""
+    values, vectors = torch.linalg.eigh(covariance.double())
+    root = vectors * values.clamp(min=0).sqrt()         # root @ root.T == covariance
+    noise = torch.randn(n, len(mean), generator=generator, dtype=torch.float64)
+    return (mean.double() + noise @ root.T).float()
+
+
+def grid_codes(train_codes, variational, n=N_GRID):
+    """Codes on a regular grid, row by row from the top, and what they span: for 1 or 2 numbers
+    the codes' range (a VAE: the prior's 5 % to 95 % quantiles); for more, a plane through the
+    mean code along the codes' two principal axes, 2 standard deviations each way."""
+    size = train_codes.shape[1]
+    if size <= 2 and variational:
+        steps = torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, n))
+        steps, span = steps.expand(size, n), "the prior's 5 % to 95 % quantiles"
+    elif size <= 2:
+        low, high = train_codes.min(0).values, train_codes.max(0).values
+        steps = torch.stack([torch.linspace(a, b, n) for a, b in zip(low.tolist(), high.tolist())])
+        span = "the training codes' range"
+    if size == 1:
+        return steps[0][:, None], f"1 number, over {span}"
+    if size == 2:
+        y, x = torch.meshgrid(steps[1].flip(0), steps[0], indexing="ij")   # code 2 upwards
+        return torch.stack([x, y], -1).reshape(-1, 2), f"code 1 across, code 2 upwards, over {span}"
+    mean, axes = pca(train_codes, 2)
+    spread = pca_codes(train_codes, mean, axes).std(0)
+    b, a = torch.meshgrid(torch.linspace(2, -2, n), torch.linspace(-2, 2, n), indexing="ij")
+    plane = a.reshape(-1, 1) * spread[0] * axes[:, 0] + b.reshape(-1, 1) * spread[1] * axes[:, 1]
+    return mean + plane, (f"a plane through the mean of the {size}-number codes, along their 2 "
+                          "principal axes, 2 std each way")
+
+
+def mosaic(images, cols, pad=2):
+    """Images (N, 784) as one grey picture, cols across, with white gaps between them."""
+    images = images.clamp(0, 1).view(-1, 28, 28)    # a linear decoder may leave 0-1
+    rows = math.ceil(len(images) / cols)
+    canvas = torch.ones(rows * (28 + pad) + pad, cols * (28 + pad) + pad)
+    for i, image in enumerate(images):
+        top, left = pad + (i // cols) * (28 + pad), pad + (i % cols) * (28 + pad)
+        canvas[top:top + 28, left:left + 28] = image
+    return canvas.numpy()
+
+
+def plot_mosaic(images, cols, title, row_labels=(), column_labels=()):
+    """One imshow of many digits: far quicker to draw than one axes per digit."""
+    rows = math.ceil(len(images) / cols)
+    fig, ax = plt.subplots(figsize=(0.45 * cols + 1.4, 0.45 * rows + 0.9), layout="constrained")
+    ax.imshow(mosaic(images, cols), cmap="gray", vmin=0, vmax=1)
+    centres = [2 + 30 * i + 14 for i in range(max(rows, cols))]
+    ax.set_yticks(centres[:len(row_labels)], row_labels, fontsize=8)
+    ax.set_xticks(centres[:len(column_labels)], column_labels, fontsize=7)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_generated(autoencoder, train_codes, variational, generator, rows=5, cols=10):
+    mean, covariance = code_gaussian(train_codes, variational)
+    new_codes = sample_codes(mean, covariance, rows * cols, generator)
+    source = ("the VAE's prior, a standard normal" if variational else
+              "a Gaussian fitted to the training codes (their mean and covariance)")
+    return plot_mosaic(decode(autoencoder, new_codes), cols,
+                       f"{rows * cols} new digits, decoded from random codes drawn from\n{source}")
+
+
+def plot_code_grid(autoencoder, train_codes, variational):
+    grid, span = grid_codes(train_codes, variational)
+    return plot_mosaic(decode(autoencoder, grid), N_GRID,
+                       f"The decoder's map: digits decoded from a grid of codes,\n{span}")
+
+
+def plot_interpolation(autoencoder, test_images, test_labels, pairs=PAIRS, steps=N_STEPS):
+    """Per pair of test digits: the images decoded along the line between their codes, and
+    beneath, the plain blend of their pixels."""
+    labels = test_labels.cpu().tolist()
+    ends = [(labels.index(a), labels.index(b)) for a, b in pairs]     # the first test digit of each
+    t = torch.linspace(0, 1, steps)[:, None]
+    rows, names = [], []
+    for a, b in ends:
+        x = test_images[[a, b]]
+        z = codes(autoencoder, x).cpu()
+        rows += [decode(autoencoder, (1 - t) * z[0] + t * z[1]), (1 - t) * x[0].cpu() + t * x[1].cpu()]
+        names += [f"codes {labels[a]} to {labels[b]}", "pixels"]
+    return plot_mosaic(torch.cat(rows), steps, "From one test digit to another: along the line "
+                       "between their codes,\nand (beneath) fading the pixels", row_labels=names)
+
+
+def plot_worst(autoencoder, test_images, test_labels, losses, worst):
+    x = test_images[worst.to(test_images.device)]
+    rebuilt = reconstruct(autoencoder, x)
+    tags = [f"{test_labels[i].item()}\n{losses[i]:.3f}" for i in worst.tolist()]
+    return plot_mosaic(torch.cat([x.cpu(), rebuilt]), len(worst),
+                       f"The {len(worst)} test digits rebuilt worst (label, MSE per pixel):\n"
+                       "unusual digits, as an anomaly detector finds them",
+                       row_labels=["input", "output"], column_labels=tags)
+
+
+def plot_denoised(autoencoder, test_images, noise, generator, n=10):
+    clean = test_images[:n].cpu()
+    noisy = (clean + noise * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
+    return plot_mosaic(torch.cat([noisy, reconstruct(autoencoder, noisy), clean]), n,
+                       f"What a denoising autoencoder is for: noise of std {noise}\n"
+                       "added, taken away, and the clean digits", row_labels=["noisy", "output", "clean"])
+
+
 # ---- Beyond the tutorial: files that survive a crash, checkpoints -------------------------------
 
 def save_atomically(path, write):
@@ -841,6 +1015,8 @@ def main(argv=None):
         if not stop.requested:  # a stopped run ends quickly: no evaluation, no animations
             metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y,
                                     history["test_loss"][-1]))
+            pictures, found = decoder_pictures(args, autoencoder, images, test_images, test_y, out)
+            metrics.update(found)
         losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
                              metrics.get("pca_test_loss"), args.code_size)
         save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))
@@ -848,6 +1024,8 @@ def main(argv=None):
         save_atomically(out("metrics.json"),
                         lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
         files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
+        if not stop.requested:
+            files = ", ".join(pictures) + ", " + files
         if stop.requested:
             plt.close("all")
             print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; "

@@ -185,7 +185,8 @@ def test_no_gif_skips_the_animations_and_no_figure_is_left_open(synthetic_mnist,
     ae.main(["--epochs", "1", "--data-dir", str(root), "--out-dir", str(tmp_path), "--no-show",
              "--no-gif"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "autoencoder.pt", "latent_3d.png", "loss.png", "metrics.json", "reconstructions.png"]
+        "autoencoder.pt", "code_grid.png", "generated.png", "interpolation.png", "latent_3d.png",
+        "loss.png", "metrics.json", "reconstructions.png", "worst.png"]
     assert ae.plt.get_fignums() == []
 
 

@@ -46,8 +46,9 @@ def test_every_epoch_saves_a_checkpoint_and_no_temporary_file_is_left(synthetic_
     root, _ = synthetic_mnist
     result = run(root, tmp_path, "--epochs", 2)
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "latent_3d.png", "loss.png",
-                                            "metrics.json", "reconstructions.png"]
+    assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "code_grid.png", "generated.png",
+                                            "interpolation.png", "latent_3d.png", "loss.png",
+                                            "metrics.json", "reconstructions.png", "worst.png"]
     checkpoint = load(tmp_path / "autoencoder.pt")
     assert checkpoint["epoch"] == 2 and checkpoint["config"]["batch_size"] == 16
     assert len(checkpoint["history"]["test_loss"]) == 2
@@ -184,7 +185,8 @@ def test_a_checkpoint_that_cannot_be_written_stops_training_in_one_line(syntheti
 
 
 @pytest.mark.parametrize("name", ["reconstructions.png", "latent_3d.png", "loss.png", "metrics.json",
-                                  "reconstructions.gif", "latent_3d.gif"])
+                                  "reconstructions.gif", "latent_3d.gif", "generated.png",
+                                  "worst.png"])
 def test_a_file_that_cannot_be_written_is_one_line_and_keeps_the_checkpoint(
         synthetic_mnist, tmp_path, monkeypatch, name):
     root, _ = synthetic_mnist
