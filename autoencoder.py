@@ -11,6 +11,7 @@ coloured by digit, shows that the codes sort the digits although no label was ev
     python autoencoder.py --help            # every flag, with its default from the constants below
 """
 import argparse
+import errno
 import io
 import json
 import math
@@ -25,6 +26,7 @@ import tempfile
 import time
 import zlib
 
+import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -192,7 +194,7 @@ class AutoEncoder(nn.Module):
     def forward(self, x):
         if self.dropout and self.training:
             x = nn.functional.dropout(x, self.dropout)  # hide some pixels; the target keeps them
-        encoded = self.encoder(x)           # (batch, 3), twice as wide if variational
+        encoded = self.encoder(x)           # (batch, code size), twice as wide if variational
         if self.variational:
             mean, log_var = encoded.chunk(2, dim=1)
             # KL divergence from N(mean, var) to N(0, 1), summed over the code, mean over the batch
@@ -343,12 +345,12 @@ def train(args, autoencoder, optimizer, images, epoch, history, figure=None, sto
             if figure is not None:
                 figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
         if stop is not None and stop.requested:
-            stop.step = step
             break
     check_finite(losses[:step + 1], epoch)
     if not all(p.isfinite().all() for p in autoencoder.parameters()):
         raise FloatingPointError(f"a weight stopped being a finite number in epoch {epoch}")
     if stop is not None and stop.requested:
+        stop.step = step    # the last step trained
         return False
     synchronize(images.device)
     seconds = time.perf_counter() - start
@@ -373,8 +375,9 @@ class StopOnCtrlC:
     SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                if hasattr(signal, name)]    # Windows has no SIGHUP
 
-    def __enter__(self):
-        self.previous = {signum: signal.signal(signum, self.ask) for signum in self.SIGNALS}
+    def __enter__(self):    # a signal ignored already, as under nohup, stays ignored
+        self.previous = {signum: signal.signal(signum, self.ask) for signum in self.SIGNALS
+                         if signal.getsignal(signum) is not signal.SIG_IGN}
         return self
 
     def __exit__(self, *exc_info):
@@ -382,19 +385,26 @@ class StopOnCtrlC:
             signal.signal(signum, handler)
 
     def ask(self, signum, frame):
-        if (self.requested or not self.training) and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        if self.requested or not self.training:
-            print("\nInterrupted: quit without saving the last steps.", file=sys.stderr)
+        if self.requested:
+            say("\nInterrupted: quit without saving the last steps.")
+            sys.exit(128 + signum)
+        if not self.training:
+            say("\nInterrupted: quit before every picture was written; the checkpoint holds the "
+                "trained model.")
             sys.exit(128 + signum)
         self.requested, self.signum = True, signum
         name, again = ("Ctrl-C", "press Ctrl-C") if signum == signal.SIGINT else (
             signal.Signals(signum).name, "send it")
-        try:
-            print(f"\n{name}: stopping after this step to save the model ({again} again to quit "
-                  "without saving)", file=sys.stderr, flush=True)
-        except OSError:     # the terminal that was closed: go on saving without a word
-            sys.stdout = sys.stderr = open(os.devnull, "w")
+        say(f"\n{name}: stopping after this step to save the model ({again} again to quit "
+            "without saving)")
+
+
+def say(message):
+    """Print to stderr; if the terminal was closed (SIGHUP), go on without a word."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:
+        sys.stdout = sys.stderr = open(os.devnull, "w")
 
 
 def test(autoencoder, images, batch_size=1000):
@@ -595,16 +605,16 @@ def decoder_pictures(args, autoencoder, images, test_images, test_labels, out):
                "code_grid.png": plot_code_grid(autoencoder, train_codes, args.variational),
                "interpolation.png": plot_interpolation(autoencoder, test_images, test_labels)}
     losses = per_image_loss(autoencoder, test_images)           # (10000,)
-    worst = losses.topk(N_WORST).indices
+    worst = losses.topk(min(N_WORST, len(losses))).indices
     figures["worst.png"] = plot_worst(autoencoder, test_images, test_labels, losses, worst)
     if args.noise:
         figures["denoised.png"] = plot_denoised(autoencoder, test_images, args.noise, generator)
-    for name, fig in figures.items():
+    for name, fig in figures.items():   # files only: the windows stay the tutorial's two
         save_atomically(out(name), lambda path: fig.savefig(path, dpi=100))
-        plt.close(fig)      # files only: the windows stay the tutorial's two
     labels = test_labels.cpu()
-    by_digit = [losses[labels == digit].mean().item() for digit in range(10)]
-    order = sorted(range(10), key=lambda digit: -by_digit[digit])
+    by_digit = [losses[labels == digit].mean().item() if (labels == digit).any() else None
+                for digit in range(10)]     # None: no test image of that digit
+    order = sorted((d for d in range(10) if by_digit[d] is not None), key=lambda d: -by_digit[d])
     print("Digits from the hardest to the easiest to rebuild (test MSE per pixel): "
           + " | ".join(f"{digit} {by_digit[digit]:.4f}" for digit in order))
     print(f"Decoder pictures: {', '.join(figures)} took {time.perf_counter() - start:.1f} s")
@@ -614,11 +624,11 @@ def decoder_pictures(args, autoencoder, images, test_images, test_labels, out):
                               for i in worst.tolist()]}
 
 
-def decode(autoencoder, codes):
+def decode(autoencoder, encoded):
     """Images (N, 784) decoded from codes (N, code size), on the CPU."""
     autoencoder.eval()
     with torch.no_grad():
-        return autoencoder.decoder(codes.to(next(autoencoder.parameters()).device)).cpu()
+        return autoencoder.decoder(encoded.to(next(autoencoder.parameters()).device)).cpu()
 
 
 def reconstruct(autoencoder, images):
@@ -680,7 +690,7 @@ def grid_codes(train_codes, variational, n=N_GRID):
 
 def mosaic(images, cols, pad=2):
     """Images (N, 784) as one grey picture, cols across, with white gaps between them."""
-    images = images.clamp(0, 1).view(-1, 28, 28)    # a linear decoder may leave 0-1
+    images = images.clamp(0, 1).view(-1, 28, 28)    # a linear decoder's pixels may leave [0, 1]
     rows = math.ceil(len(images) / cols)
     canvas = torch.ones(rows * (28 + pad) + pad, cols * (28 + pad) + pad)
     for i, image in enumerate(images):
@@ -692,7 +702,9 @@ def mosaic(images, cols, pad=2):
 def plot_mosaic(images, cols, title, row_labels=(), column_labels=()):
     """One imshow of many digits: far quicker to draw than one axes per digit."""
     rows = math.ceil(len(images) / cols)
-    fig, ax = plt.subplots(figsize=(0.45 * cols + 1.4, 0.45 * rows + 0.9), layout="constrained")
+    # a Figure outside pyplot: a file only, no window flashes open while it is drawn
+    fig = matplotlib.figure.Figure(figsize=(0.45 * cols + 1.4, 0.45 * rows + 0.9), layout="constrained")
+    ax = fig.add_subplot()
     ax.imshow(mosaic(images, cols), cmap="gray", vmin=0, vmax=1)
     centres = [2 + 30 * i + 14 for i in range(max(rows, cols))]
     ax.set_yticks(centres[:len(row_labels)], row_labels, fontsize=8)
@@ -722,7 +734,8 @@ def plot_interpolation(autoencoder, test_images, test_labels, pairs=PAIRS, steps
     """Per pair of test digits: the images decoded along the line between their codes, and
     beneath, the plain blend of their pixels."""
     labels = test_labels.cpu().tolist()
-    ends = [(labels.index(a), labels.index(b)) for a, b in pairs]     # the first test digit of each
+    ends = [(labels.index(a), labels.index(b)) for a, b in pairs   # the first test digit of each
+            if a in labels and b in labels]
     t = torch.linspace(0, 1, steps)[:, None]
     rows, names = [], []
     for a, b in ends:
@@ -768,8 +781,10 @@ def save_atomically(path, write):
     except OSError as err:
         checkpoint = os.path.join(os.path.dirname(path), "autoencoder.pt")
         kept = f"; the last checkpoint, {checkpoint}, is kept" if os.path.exists(checkpoint) else ""
-        sys.exit(f"error: could not write {path} ({err.strerror or err}): make room on the disk "
-                 f"or choose another folder with --out-dir{kept}")
+        full = err.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
+        fix = "make room on the disk or choose" if full else "check that folder, or choose"
+        sys.exit(f"error: could not write {path} ({err.strerror or err}): {fix} another folder "
+                 f"with --out-dir{kept}")
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -816,7 +831,9 @@ def resume(path, args, autoencoder, optimizer):
 
 def show_value(value):
     """A flag's value as it is typed: --hidden 128,64,12 rather than [128, 64, 12]."""
-    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "''"
+    return value
 
 
 # ---- Command line ---------------------------------------------------------------------------
@@ -1004,11 +1021,13 @@ def main(argv=None):
         done = len(history["test_loss"])
         if stop.requested:      # the checkpoint first: a picture that fails must not cost it
             save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
-        figure.update(autoencoder, f"stopped in epoch {epoch}, step {stop.step}" if stop.requested
+        # a signal during the last epoch's test or checkpoint stops no step: all epochs are done
+        where = f"in epoch {epoch} at step {stop.step}" if stop.step is not None else "after training"
+        figure.update(autoencoder, f"stopped {where}" if stop.requested
                       else f"after {plural(done, 'epoch')}")
         save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
         latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
-        scatter = latent_name(args.code_size)      # latent_3d, or latent_2d or latent_1d: flat
+        scatter = latent_name(args.code_size)
         save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
         metrics = {"config": vars(args), "parameters": parameters, "device": str(device),
                    "torch": torch.__version__, **history}
@@ -1028,9 +1047,9 @@ def main(argv=None):
             files = ", ".join(pictures) + ", " + files
         if stop.requested:
             plt.close("all")
-            print(f"Stopped in epoch {epoch} at step {stop.step}: wrote {files} to {args.out_dir}; "
-                  f"go on with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)",
-                  file=sys.stderr)
+            go_on = (f"go on with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)"
+                     if done < args.epochs else f"all {done} epochs are in {out('autoencoder.pt')}")
+            say(f"Stopped {where}: wrote {files} to {args.out_dir}; {go_on}")
             sys.exit(128 + stop.signum)     # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
         if args.gif:
             start = time.perf_counter()

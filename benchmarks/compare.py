@@ -96,7 +96,7 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         # the tutorial's row is in both tables: run it once
-        for i, (model, flags) in enumerate(dict.fromkeys(OTHERS + VARIANTS[1:])):
+        for i, (model, flags) in enumerate(OTHERS + VARIANTS[1:]):
             results[flags] = run(flags, args.data_dir, args.epochs, os.path.join(tmp, str(i)))
             print(f"{model}: test MSE {results[flags][0]['final_test_loss']:.4f}, "
                   f"{results[flags][1]:.0f} s", file=sys.stderr, flush=True)

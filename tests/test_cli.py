@@ -50,7 +50,9 @@ def test_help_shows_every_default(capsys):
     for flag, default in [("--epochs", "10"), ("--batch-size", "64"), ("--lr", "0.005"),
                           ("--n-test-img", "5"), ("--seed", "1"), ("--device", "auto"),
                           ("--data-dir", "./mnist/"), ("--out-dir", "./results/"),
-                          ("--noise", "0.0"), ("--dropout", "0.0"), ("--kl-weight", "0.001")]:
+                          ("--noise", "0.0"), ("--dropout", "0.0"), ("--kl-weight", "0.001"),
+                          ("--hidden", "128,64,12"), ("--code-size", "3"), ("--activation", "tanh"),
+                          ("--weight-decay", "0.0")]:
         assert re.search(rf"{flag} \S+ .*?\(default: {re.escape(default)}[),]", text), flag
     assert "--no-download" in text and "--no-show" in text
 

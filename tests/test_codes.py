@@ -140,3 +140,13 @@ def test_each_variant_runs_with_another_code_size(synthetic_mnist, tmp_path, var
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert (tmp_path / "latent_3d.png").exists() and "PCA, 5 components" in result.stdout
     assert "AutoEncoder: 784-64-5-64-784, relu" in result.stdout
+
+
+def test_no_hidden_layer_and_no_activation_run_with_every_picture(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    result = run_script("--epochs", 1, "--hidden", "", "--activation", "linear", "--code-size", 2,
+                        "--data-dir", root, "--out-dir", tmp_path, "--no-show", "--no-gif")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "AutoEncoder: 784-2-784, linear" in result.stdout
+    for name in ("latent_2d.png", "generated.png", "code_grid.png", "interpolation.png", "worst.png"):
+        assert (tmp_path / name).exists(), name

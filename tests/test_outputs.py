@@ -29,15 +29,21 @@ def test_save_atomically_leaves_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text("old")
 
-    def crash(name):
-        with open(name, "w") as f:
-            f.write("half")
-        raise OSError("disk full")
+    def crash(error):
+        def write(name):
+            with open(name, "w") as f:
+                f.write("half")
+            raise error
+        return write
     with pytest.raises(SystemExit) as exit_info:
-        ae.save_atomically(str(path), crash)
-    assert exit_info.value.code == (f"error: could not write {path} (disk full): make room on the "
-                                    "disk or choose another folder with --out-dir")
+        ae.save_atomically(str(path), crash(OSError(errno.ENOSPC, "No space left on device")))
+    assert exit_info.value.code == (f"error: could not write {path} (No space left on device): make "
+                                    "room on the disk or choose another folder with --out-dir")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
+    with pytest.raises(SystemExit) as exit_info:
+        ae.save_atomically(str(path), crash(PermissionError(errno.EACCES, "Permission denied")))
+    assert exit_info.value.code.endswith("(Permission denied): check that folder, or choose another "
+                                         "folder with --out-dir")
     ae.save_atomically(str(path), lambda name: open(name, "w").close())
     assert path.read_text() == "" and os.listdir(tmp_path) == ["metrics.json"]
 
@@ -77,6 +83,7 @@ def test_resume_counts_on_from_the_checkpoint(synthetic_mnist, tmp_path):
     (["--code-size", "4"], "was trained with --code-size 3 but this run has --code-size 4"),
     (["--hidden", "64", "--activation", "relu"], "was trained with --hidden 128,64,12, --activation "
                                                  "tanh but this run has --hidden 64, --activation relu"),
+    (["--hidden", ""], "but this run has --hidden '': use the same flags"),
 ])
 def test_resume_refuses_a_checkpoint_that_does_not_fit(synthetic_mnist, tmp_path, flags, says):
     root, _ = synthetic_mnist
@@ -238,3 +245,36 @@ def test_a_second_stop_signal_ends_at_once(synthetic_mnist, tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143 and "Traceback" not in err, err
     assert "Interrupted: quit without saving the last steps." in err
+
+
+def test_under_nohup_a_closed_terminal_does_not_stop_training(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    process = subprocess.Popen(script("--data-dir", root, "--out-dir", tmp_path, *FAST, "--epochs", 2),
+                               env={**headless_env(), "PYTHONUNBUFFERED": "1"}, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    for line in process.stdout:
+        if line.startswith("Epoch:  0 | train loss"):
+            break
+    process.send_signal(signal.SIGHUP)      # what nohup is for: ignored
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and err == "", err
+    assert load(tmp_path / "autoencoder.pt")["epoch"] == 2
+
+
+def test_a_signal_after_the_last_step_stops_with_every_epoch_saved(synthetic_mnist, tmp_path,
+                                                                     monkeypatch, capsys):
+    root, _ = synthetic_mnist
+    measure = ae.test
+
+    def test_then_signal(*args, **kwargs):     # the signal comes while the last epoch is tested
+        os.kill(os.getpid(), signal.SIGTERM)
+        return measure(*args, **kwargs)
+    monkeypatch.setattr(ae, "test", test_then_signal)
+    with pytest.raises(SystemExit) as exit_info:
+        ae.main(["--data-dir", str(root), "--out-dir", str(tmp_path), *map(str, FAST), "--epochs", "1"])
+    assert exit_info.value.code == 143
+    err = capsys.readouterr().err
+    assert f"Stopped after training: wrote " in err
+    assert err.endswith(f"all 1 epochs are in {tmp_path / 'autoencoder.pt'}\n")
+    assert load(tmp_path / "autoencoder.pt")["epoch"] == 1
