@@ -29,10 +29,12 @@ import zlib
 import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 import torch
 import torchvision
 from matplotlib import cm
 from matplotlib.animation import PillowWriter
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends import BackendFilter, backend_registry
 from torch import nn
 
@@ -232,11 +234,14 @@ class TiedLinear(nn.Module):
 # ---- The live figure: originals on top, their reconstructions below ------------------------
 
 class LiveFigure:
-    def __init__(self, view_data, show, code_size=CODE_SIZE):
+    def __init__(self, view_data, show, code_size=CODE_SIZE, off_screen=False):
         n = len(view_data)
-        self.view_data, self.show = view_data, show
+        self.view_data, self.show, self.code_size = view_data, show, code_size
         rows = 3 if code_size > 3 else 2    # a code too long for the 3-D scatter gets a row too
-        self.fig, axes = plt.subplots(rows, n, figsize=(max(5, n), 1.2 * rows), squeeze=False)
+        # off screen: a Figure outside pyplot, drawn only into the animation
+        self.fig = (matplotlib.figure.Figure if off_screen else plt.figure)(
+            figsize=(max(5, n), 1.2 * rows))
+        axes = self.fig.subplots(rows, n, squeeze=False)
         blank = np.zeros((28, 28))
         for ax, img in zip(axes[0], view_data.cpu().view(-1, 28, 28).numpy()):
             ax.imshow(img, cmap="gray", vmin=0, vmax=1)
@@ -278,15 +283,31 @@ class LiveFigure:
             im.set_clim(-limit, limit)
         self.fig.suptitle(title, fontsize=10)
 
-    def save_animation(self, path, fps=5):
-        """Replay every update as a GIF, rendered now rather than while training."""
-        def write(name):
-            writer = PillowWriter(fps=fps)
-            with writer.saving(self.fig, name, dpi=80):
-                for frame in self.frames + self.frames[-1:] * 2 * fps:  # hold the end for 2 s
-                    self.draw(*frame)
-                    writer.grab_frame()
-        save_atomically(path, write)
+    def save_animation(self, path, fps=5, dpi=80):
+        """Replay every update as a GIF, rendered after training. The figure is drawn once;
+        each frame then redraws only what changes, the reconstructions, codes and title."""
+        twin = LiveFigure(self.view_data, show=False, code_size=self.code_size, off_screen=True)
+        twin.fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(twin.fig)
+        canvas.draw()
+        background = canvas.copy_from_bbox(twin.fig.bbox)       # without a title
+        frames = []
+        for frame in self.frames:
+            canvas.restore_region(background)
+            twin.draw(*frame)
+            for image in [*twin.recon, *twin.codes]:
+                twin.fig.draw_artist(image)
+                for spine in image.axes.spines.values():    # drawn over the image's edge
+                    twin.fig.draw_artist(spine)
+            twin.fig.draw_artist(twin.fig._suptitle)
+            frames.append(PIL.Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))
+        # one palette for all, the last frame's: far quicker than one for each frame
+        palette = frames[-1].convert("P", palette=PIL.Image.Palette.ADAPTIVE)
+        frames = [frame.quantize(palette=palette, dither=PIL.Image.Dither.NONE) for frame in frames]
+        durations = [1000 // fps] * len(frames)
+        durations[-1] += 2000           # hold the end for 2 s
+        save_atomically(path, lambda name: frames[0].save(
+            name, save_all=True, append_images=frames[1:], duration=durations, loop=0))
 
 
 def code_picture_shape(code_size):
