@@ -281,7 +281,7 @@ class LiveFigure:
         for im, code in zip(self.codes, encoded_data.view(-1, *self.code_shape).numpy()):
             im.set_data(code)
             im.set_clim(-limit, limit)
-        self.fig.suptitle(title, fontsize=10)
+        self.title = self.fig.suptitle(title, fontsize=10)
 
     def save_animation(self, path, fps=5, dpi=80):
         """Replay every update as a GIF, rendered after training. The figure is drawn once;
@@ -299,7 +299,7 @@ class LiveFigure:
                 twin.fig.draw_artist(image)
                 for spine in image.axes.spines.values():    # drawn over the image's edge
                     twin.fig.draw_artist(spine)
-            twin.fig.draw_artist(twin.fig._suptitle)
+            twin.fig.draw_artist(twin.title)
             frames.append(PIL.Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))
         # one palette for all, the last frame's: far quicker than one for each frame
         palette = frames[-1].convert("P", palette=PIL.Image.Palette.ADAPTIVE)

@@ -82,7 +82,7 @@ def test_train_updates_the_live_figure(synthetic_mnist):
     assert all(im.get_array().max() == 0 for im in figure.recon)     # blank before training
     history = train_epochs(images, epochs=1, batch_size=16, figure=figure, model=model)
     last = history["train_losses"][-1]
-    assert figure.fig._suptitle.get_text() == f"epoch 0, step 100: loss {last['loss']:.4f}"
+    assert figure.title.get_text() == f"epoch 0, step 100: loss {last['loss']:.4f}"
 
     figure.update(model, "now")
     with torch.no_grad():
