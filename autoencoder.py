@@ -588,13 +588,12 @@ def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k=K_NEIGHBO
     return correct / len(test_codes)
 
 
-def evaluate(autoencoder, images, labels, test_images, test_labels, test_loss):
+def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels, test_loss):
     """test_loss and the kNN accuracy of the codes, beside those of PCA with as many components as
     the code has numbers, and the mean image's test loss; printed too.
 
     The labels are used here only, never in training.
     """
-    train_codes = codes(autoencoder, images)
     size = train_codes.shape[1]
     mean, axes = pca(images, size)
     pca_train, pca_test = pca_codes(images, mean, axes), pca_codes(test_images, mean, axes)
@@ -615,12 +614,12 @@ def evaluate(autoencoder, images, labels, test_images, test_labels, test_loss):
 
 # ---- Beyond the tutorial: what the trained decoder can do ---------------------------------------
 
-def decoder_pictures(args, autoencoder, images, test_images, test_labels, out):
+def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels, out):
     """Write generated.png, code_grid.png, interpolation.png, worst.png (and denoised.png with
     --noise); return their names, and the per-digit test losses and the worst test images for
     metrics.json."""
     start = time.perf_counter()
-    train_codes = codes(autoencoder, images).cpu()
+    train_codes = train_codes.cpu()
     generator = torch.Generator().manual_seed(args.seed)    # the same pictures for the same seed
     figures = {"generated.png": plot_generated(autoencoder, train_codes, args.variational, generator),
                "code_grid.png": plot_code_grid(autoencoder, train_codes, args.variational),
@@ -1053,9 +1052,11 @@ def main(argv=None):
         metrics = {"config": vars(args), "parameters": parameters, "device": str(device),
                    "torch": torch.__version__, **history}
         if not stop.requested:  # a stopped run ends quickly: no evaluation, no animations
-            metrics.update(evaluate(autoencoder, images, train_y, test_images, test_y,
+            train_codes = codes(autoencoder, images)    # (60000, code size), for both
+            metrics.update(evaluate(autoencoder, train_codes, images, train_y, test_images, test_y,
                                     history["test_loss"][-1]))
-            pictures, found = decoder_pictures(args, autoencoder, images, test_images, test_y, out)
+            pictures, found = decoder_pictures(args, autoencoder, train_codes, test_images, test_y,
+                                               out)
             metrics.update(found)
         losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
                              metrics.get("pca_test_loss"), args.code_size)
@@ -1064,14 +1065,13 @@ def main(argv=None):
         save_atomically(out("metrics.json"),
                         lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
         files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
-        if not stop.requested:
-            files = ", ".join(pictures) + ", " + files
         if stop.requested:
             plt.close("all")
             go_on = (f"go on with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)"
                      if done < args.epochs else f"all {done} epochs are in {out('autoencoder.pt')}")
             say(f"Stopped {where}: wrote {files} to {args.out_dir}; {go_on}")
             sys.exit(128 + stop.signum)     # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
+        files = ", ".join(pictures) + ", " + files
         if args.gif:
             start = time.perf_counter()
             figure.save_animation(out("reconstructions.gif"))
