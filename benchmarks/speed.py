@@ -1,22 +1,30 @@
-"""How fast autoencoder.py trains, next to the tutorial's own loop and the arithmetic's floor.
+"""How fast autoencoder.py trains, next to the tutorial's own loop and the arithmetic's floor,
+and where the time of a whole default run goes.
 
-    python benchmarks/speed.py --data-dir ./mnist/      # about a minute on a 2-core CPU
+    python benchmarks/speed.py --data-dir ./mnist/      # about two minutes on a 2-core CPU
 
-In one process, one after the other, each after a short warm-up and from the same seed:
+In one process, each after a short warm-up and from the same seed, in rounds (3 by default)
+that interleave them, so that a machine that slows down for a while slows all three alike:
 (a) the tutorial's loop: torchvision MNIST with ToTensor, a shuffled DataLoader of batch 64;
 (b) autoencoder.train() as a run uses it, with the live figure updated every 100 steps
     (headless, as with --no-show);
 (c) the floor: only the matrix products of the same steps, with nothing around them: for every
     layer, x @ W.T forward and both backward products, grad @ W and grad.T @ x (autograd skips
     grad @ W for the first layer, whose input needs no gradient: about 0.09 s of 0.68 here).
-Then a whole default run (`autoencoder.py --no-show`) in a subprocess, for its wall time and
-peak memory. Prints seconds per epoch, images per second, the ratios and each model's test MSE.
+Prints the median and the range of each, and of the ratios (a)/(b) and (b)/(c) within a round.
+Then whole default runs (`autoencoder.py --no-show`) in a subprocess: wall time, peak memory,
+and the split that the run prints on its last line, with Python's start and the imports as
+the rest of the wall time.
 """
 import argparse
 import contextlib
 import io
+import json
 import os
+import pathlib
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,25 +101,16 @@ def timed(run, device):
     return result, time.perf_counter() - start
 
 
-def default_run(data_dir):
-    """Wall seconds and peak resident memory (GB) of `autoencoder.py --no-show` with defaults."""
-    with tempfile.TemporaryDirectory() as out_dir:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, os.path.join(REPO, "autoencoder.py"), "--no-show",
-                        "--no-download", "--data-dir", data_dir, "--out-dir", out_dir],
-                       check=True, stdout=subprocess.DEVNULL)
-        seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss     # Linux: kilobytes
-    return seconds, peak_kb / 1e6
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=ae.DATA_DIR, help="MNIST root (default: %(default)s)")
     parser.add_argument("--epochs", type=ae.number(int), default=1, help="(default: %(default)s)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    parser.add_argument("--skip-default-run", action="store_true",
-                        help="do not time a whole default run of autoencoder.py")
+    parser.add_argument("--rounds", type=ae.number(int), default=3,
+                        help="rounds of (a), (b) and (c), interleaved (default: %(default)s)")
+    parser.add_argument("--whole-runs", type=ae.number(int, lambda n: n >= 0, "of 0 or more"),
+                        default=1, help="whole default runs of autoencoder.py to time and split "
+                        "(default: %(default)s)")
     args = parser.parse_args()
     device = ae.pick_device(args.device)
     train_x, _ = ae.load_mnist(args.data_dir, train=True, download=False)
@@ -124,25 +123,57 @@ def main():
     timed(lambda: tutorial_loop(args.data_dir, 1, device, steps=WARMUP_STEPS), device)
     timed(lambda: our_loop(images[:WARMUP_STEPS * ae.BATCH_SIZE], 1, device), device)
     timed(lambda: matmul_floor(1, WARMUP_STEPS * ae.BATCH_SIZE, device), device)
-    torch.manual_seed(ae.SEED)
-    tutorial, a = timed(lambda: tutorial_loop(args.data_dir, args.epochs, device), device)
-    torch.manual_seed(ae.SEED)
-    ours, b = timed(lambda: our_loop(images, args.epochs, device), device)
-    _, c = timed(lambda: matmul_floor(args.epochs, len(images), device), device)
+    runs = {
+        "(a) tutorial: DataLoader+ToTensor": lambda: tutorial_loop(args.data_dir, args.epochs, device),
+        "(b) autoencoder.py train()": lambda: our_loop(images, args.epochs, device),
+        "(c) floor: matrix products only": lambda: matmul_floor(args.epochs, len(images), device)}
+    seconds = {name: [] for name in runs}
+    mse = {}
+    for round_ in range(args.rounds):
+        names = list(runs)[round_ % 3:] + list(runs)[:round_ % 3]     # each goes first in turn
+        for name in names:
+            torch.manual_seed(ae.SEED)
+            model, elapsed = timed(runs[name], device)
+            seconds[name].append(elapsed / args.epochs)
+            if model is not None and round_ == 0:
+                mse[name] = ae.test(model, test_images)
+        print(f"round {round_ + 1}: " + ", ".join(f"{name[:3]} {seconds[name][-1]:.2f} s"
+                                                 for name in runs), flush=True)
+    print(f"\n{'':34} {'s/epoch: median':>15} {'range':>13} {'images/s':>9} {'test MSE':>9}")
+    for name, values in seconds.items():
+        test_mse = f"{mse[name]:9.4f}" if name in mse else ""
+        print(f"{name:34} {statistics.median(values):15.2f} {spread(values):>13} "
+              f"{len(images) / statistics.median(values):9,.0f} {test_mse}")
+    a, b, c = seconds.values()
+    for label, ratios in [("speed-up (a)/(b)", [x / y for x, y in zip(a, b)]),
+                          ("distance to the floor (b)/(c)", [x / y for x, y in zip(b, c)])]:
+        print(f"{label}: median {statistics.median(ratios):.2f}x, range {spread(ratios, 'x')}")
+    for i in range(args.whole_runs):
+        whole_run(args.data_dir, i + 1)
 
-    print(f"{'':34} {'s/epoch':>8} {'images/s':>10} {'test MSE':>9}")
-    for name, seconds, model in [("(a) tutorial: DataLoader+ToTensor", a, tutorial),
-                                 ("(b) autoencoder.py train()", b, ours),
-                                 ("(c) floor: matrix products only", c, None)]:
-        mse = f"{ae.test(model, test_images):9.4f}" if model else f"{'':9}"
-        rate = args.epochs * len(images) / seconds
-        print(f"{name:34} {seconds / args.epochs:8.2f} {rate:10,.0f} {mse}")
-    print(f"\nspeed-up (a)/(b): {a / b:.1f}x    distance to the floor (b)/(c): {b / c:.1f}x")
-    if not args.skip_default_run:
-        seconds, peak_gb = default_run(args.data_dir)
-        print(f"whole default run (autoencoder.py --no-show, {ae.EPOCH} epochs): {seconds:.1f} s, "
-              f"peak memory {peak_gb:.2f} GB")
 
+def spread(values, unit=""):
+    return f"{min(values):.2f}{unit} to {max(values):.2f}{unit}"
+
+
+def whole_run(data_dir, number):
+    """A default run in a subprocess, and where its time went: its last line, `Time: ...`, splits
+    the time inside main(); the rest of the wall time is Python's start and the imports."""
+    with tempfile.TemporaryDirectory() as out_dir:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, os.path.join(REPO, "autoencoder.py"), "--no-show",
+                                 "--no-download", "--data-dir", data_dir, "--out-dir", out_dir],
+                                check=True, stdout=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - start
+        epochs = sum(json.loads(pathlib.Path(out_dir, "metrics.json").read_text())["epoch_seconds"])
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6   # Linux: kilobytes
+    split = dict(re.findall(r"([a-z][a-z ]+) ([\d.]+) s", result.stdout.splitlines()[-1]))
+    split = {"start and imports": wall - sum(map(float, split.values())), **split}
+    print(f"\nwhole default run {number} (autoencoder.py --no-show, {ae.EPOCH} epochs): {wall:.1f} s, "
+          f"peak memory {peak_gb:.2f} GB so far")
+    print("  " + " | ".join(f"{name} {float(value):.1f} s" for name, value in split.items()))
+    print(f"  outside the training epochs: {wall - epochs:.1f} s, {(wall - epochs) / epochs:.2f}x "
+          f"the {epochs:.1f} s of the epochs")
 
 if __name__ == "__main__":
     main()

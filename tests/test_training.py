@@ -138,7 +138,7 @@ def test_knn_votes_among_the_5_nearest_and_breaks_ties_towards_the_smaller_label
     queries = torch.tensor([[0.5, 0, 0], [11.5, 0, 0], [5.0, 0, 0], [40, 0, 0]])
     # 5 nearest: 1,1,1,7,7 -> 1 | 7,7,7,7,1 -> 7 | 1,1,1,7,7 -> 1 | 3,7,7,7,7 -> 7
     assert ae.knn_accuracy(train, labels, queries, torch.tensor([1, 7, 1, 7])) == 1.0
-    assert ae.knn_accuracy(train, labels, queries, torch.tensor([1, 7, 7, 3]), chunk=3) == 0.5
+    assert ae.knn_accuracy(train, labels, queries, torch.tensor([1, 7, 7, 3])) == 0.5
     tie = torch.tensor([[0.0, 0], [0.1, 0], [5, 0], [5.1, 0], [9, 0]])
     assert ae.knn_accuracy(tie, torch.tensor([4, 4, 2, 2, 0]), torch.tensor([[2.5, 0]]),
                            torch.tensor([2])) == 1.0          # 2 votes each for 4 and 2: 2 wins
