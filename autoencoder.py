@@ -234,12 +234,13 @@ class TiedLinear(nn.Module):
 # ---- The live figure: originals on top, their reconstructions below ------------------------
 
 class LiveFigure:
-    def __init__(self, view_data, show, code_size=CODE_SIZE, off_screen=False):
+    """show: "window", "notebook" (a picture in the cell's output, updated in place), or None."""
+    def __init__(self, view_data, show, code_size=CODE_SIZE):
         n = len(view_data)
         self.view_data, self.show, self.code_size = view_data, show, code_size
         rows = 3 if code_size > 3 else 2    # a code too long for the 3-D scatter gets a row too
-        # off screen: a Figure outside pyplot, drawn only into the animation
-        self.fig = (matplotlib.figure.Figure if off_screen else plt.figure)(
+        # without a window: a Figure outside pyplot, drawn only into files and pictures
+        self.fig = (plt.figure if show == "window" else matplotlib.figure.Figure)(
             figsize=(max(5, n), 1.2 * rows))
         axes = self.fig.subplots(rows, n, squeeze=False)
         blank = np.zeros((28, 28))
@@ -258,7 +259,8 @@ class LiveFigure:
         if rows == 3:
             axes[2, 0].set_ylabel(f"code\n{code_size} numbers", fontsize=8)
         self.frames = []        # (title, reconstructions, codes) of every update, for the animation
-        if show:
+        self.pictures = self.output = None      # drawn off screen when first needed
+        if show == "window":
             plt.show(block=False)
 
     def update(self, autoencoder, title):
@@ -269,9 +271,11 @@ class LiveFigure:
         autoencoder.train(training)
         self.frames.append((title, decoded_data.cpu(), encoded_data.cpu()))
         self.draw(*self.frames[-1])
-        if self.show:           # without a window nothing is drawn until the figure is saved
+        if self.show == "window":   # otherwise nothing is drawn until the figure is saved
             self.fig.canvas.draw_idle()
             self.fig.canvas.start_event_loop(0.001)
+        elif self.show == "notebook":
+            self.output = show_in_notebook(self.picture(self.frames[-1]), self.output)
 
     def draw(self, title, decoded_data, encoded_data):
         for im, img in zip(self.recon, decoded_data.view(-1, 28, 28).numpy()):
@@ -283,27 +287,53 @@ class LiveFigure:
             im.set_clim(-limit, limit)
         self.title = self.fig.suptitle(title, fontsize=10)
 
-    def save_animation(self, path, fps=5, dpi=80):
-        """Replay every update as a GIF, rendered after training. The figure is drawn once;
-        each frame then redraws only what changes, the reconstructions, codes and title."""
-        twin = LiveFigure(self.view_data, show=False, code_size=self.code_size, off_screen=True)
-        twin.fig.set_dpi(dpi)
-        canvas = FigureCanvasAgg(twin.fig)
-        canvas.draw()
-        background = canvas.copy_from_bbox(twin.fig.bbox)       # without a title
-        frames = []
-        for frame in self.frames:
-            canvas.restore_region(background)
-            twin.draw(*frame)
-            for image in [*twin.recon, *twin.codes]:
-                twin.fig.draw_artist(image)
-                for spine in image.axes.spines.values():    # drawn over the image's edge
-                    twin.fig.draw_artist(spine)
-            twin.fig.draw_artist(twin.title)
-            frames.append(PIL.Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))
-        durations = [1000 // fps] * len(frames)
+    def picture(self, frame):
+        """One update (title, reconstructions, codes) drawn off screen as a PIL image."""
+        if self.pictures is None:
+            self.pictures = FramePainter(self)
+        return self.pictures.paint(*frame)
+
+    def save_animation(self, path, fps=5):
+        """Replay every update as a GIF, rendered after training."""
+        durations = [1000 // fps] * len(self.frames)
         durations[-1] += 2000           # hold the end for 2 s
-        save_gif(path, frames, durations)
+        save_gif(path, [self.picture(frame) for frame in self.frames], durations)
+
+
+class FramePainter:
+    """Draws the live figure's updates off screen, for the GIF and a notebook. The figure is
+    drawn once; each frame then redraws only what changes, the reconstructions, codes and title."""
+    def __init__(self, figure, dpi=80):
+        self.twin = LiveFigure(figure.view_data, show=None, code_size=figure.code_size)
+        self.twin.fig.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(self.twin.fig)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.twin.fig.bbox)   # without a title
+
+    def paint(self, title, decoded_data, encoded_data):
+        self.canvas.restore_region(self.background)
+        self.twin.draw(title, decoded_data, encoded_data)
+        for image in [*self.twin.recon, *self.twin.codes]:
+            self.twin.fig.draw_artist(image)
+            for spine in image.axes.spines.values():    # drawn over the image's edge
+                self.twin.fig.draw_artist(spine)
+        self.twin.fig.draw_artist(self.twin.title)
+        return PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3].copy())
+
+
+def show_in_notebook(picture, output=None):
+    """Show a PIL image or a figure in the notebook cell's output, or replace the one shown in
+    output; returns the output, to update it again."""
+    from IPython.display import Image, display     # there in every notebook, needed nowhere else
+    png = io.BytesIO()
+    if isinstance(picture, PIL.Image.Image):
+        picture.save(png, format="png", compress_level=1)   # quick: a frame every 100 steps
+    else:
+        picture.savefig(png, format="png", dpi=100)
+    if output is None:
+        return display(Image(png.getvalue()), display_id=True)
+    output.update(Image(png.getvalue()))
+    return output
 
 
 def code_picture_shape(code_size):
@@ -1061,15 +1091,28 @@ def pick_device(name):
     return torch.device(available_devices()[0] if name == "auto" else name)
 
 
-def use_window(no_show):
-    """True when figures can open in a window; otherwise draw into files only, never blocking."""
+def how_to_show(no_show):
+    """Where the figures go: "window" when they can open in windows; "notebook" inside a Jupyter
+    kernel (Jupyter, Colab, VS Code) with the inline backend, as pictures in the cell's output;
+    None for files only, never blocking: with --no-show, or without a screen for a backend
+    that needs one (a notebook's backend stays as it is, for the cells after this run)."""
+    backend = plt.get_backend()
+    if "inline" in backend and in_notebook():
+        return None if no_show else "notebook"
+    canvas = backend_registry.load_backend_module(backend).FigureCanvas
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if no_show or headless:
+    if no_show or (headless and getattr(canvas, "required_interactive_framework", None)):
         plt.switch_backend("agg")
-        return False
-    return plt.get_backend().lower() not in backend_registry.list_builtin(
-        BackendFilter.NON_INTERACTIVE)
+        return None
+    interactive = backend.lower() not in backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE)
+    return "window" if interactive and "inline" not in backend else None
+
+
+def in_notebook():
+    """True inside a Jupyter kernel, whose IPython shell has a kernel."""
+    ipython = sys.modules.get("IPython")    # imported by every kernel, never imported here
+    return ipython is not None and hasattr(ipython.get_ipython(), "kernel")
 
 
 def make_out_dir(path):
@@ -1120,8 +1163,8 @@ def main(argv=None):
     history = {"train_losses": [], "epoch_seconds": [], "test_loss": []}
     if args.resume:
         history = resume(args.resume, args, autoencoder, optimizer)
-    show = use_window(args.no_show)
-    if show:
+    show = how_to_show(args.no_show)
+    if show == "window":
         plt.ion()   # continuously plot
     figure = LiveFigure(images[:args.n_test_img], show, args.code_size)
 
@@ -1136,7 +1179,7 @@ def main(argv=None):
                 clock.lap("training")
                 history["test_loss"].append(test(autoencoder, test_images))
                 print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} "
-                      "(10,000 unseen images)")
+                      f"({len(test_images):,} unseen images)")
                 save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
                 clock.lap("tests and checkpoints")
         except FloatingPointError as err:
@@ -1195,8 +1238,10 @@ def main(argv=None):
             clock.lap("animations")
         print(f"Wrote {files} to {args.out_dir}")
         print(f"Time: {clock}")
+        if show == "notebook":      # the live figure is in the cell already
+            show_in_notebook(latent)
 
-    if show:
+    if show == "window":
         plt.ioff()
         plt.show()      # blocks until the windows are closed, as in the tutorial
     plt.close("all")

@@ -71,7 +71,7 @@ def our_loop(images, epochs, device):
     args = ae.parse_args(["--epochs", str(epochs), "--no-show"])
     autoencoder = ae.AutoEncoder().to(device)
     optimizer = ae.make_optimizer(autoencoder, args.lr)
-    figure = ae.LiveFigure(images[:args.n_test_img], show=False)
+    figure = ae.LiveFigure(images[:args.n_test_img], show=None)
     history = {"train_losses": [], "epoch_seconds": []}
     for epoch in range(epochs):
         ae.train(args, autoencoder, optimizer, images, epoch, history, figure)

@@ -50,7 +50,7 @@ def test_the_turning_scatter_is_the_scatter_matplotlib_draws(tmp_path):
 
 def test_the_reconstructions_gif_holds_every_update_and_the_end(tmp_path):
     torch.manual_seed(0)
-    figure = ae.LiveFigure(torch.rand(5, 784), show=False)
+    figure = ae.LiveFigure(torch.rand(5, 784), show=None)
     model = ae.AutoEncoder()
     for step in range(7):
         figure.update(model, f"step {step}")

@@ -21,7 +21,7 @@ def test_a_code_is_drawn_as_a_picture_as_square_as_its_size_allows():
 def test_codes_longer_than_3_get_a_third_row_in_the_live_figure():
     torch.manual_seed(0)
     model, x = ae.AutoEncoder(code_size=64), torch.rand(4, 784)
-    figure = ae.LiveFigure(x, show=False, code_size=64)
+    figure = ae.LiveFigure(x, show=None, code_size=64)
     figure.update(model, "now")
     with torch.no_grad():
         expected = model(x)[0].view(-1, 8, 8)
@@ -30,7 +30,7 @@ def test_codes_longer_than_3_get_a_third_row_in_the_live_figure():
         assert torch.allclose(torch.as_tensor(im.get_array()), want)
         limit = 3 * expected.pow(2).mean().sqrt().item()      # 3 RMS: a few outliers saturate
         assert im.get_clim() == pytest.approx((-limit, limit))
-    assert ae.LiveFigure(x, show=False, code_size=3).codes == []      # the tutorial's two rows
+    assert ae.LiveFigure(x, show=None, code_size=3).codes == []      # the tutorial's two rows
     ae.plt.close("all")
 
 

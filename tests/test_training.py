@@ -38,7 +38,7 @@ def test_loss_goes_down_on_a_fixed_batch(synthetic_mnist):
 def test_the_live_figure_shows_the_model_without_dropout_or_sampling():
     torch.manual_seed(0)
     model, x = ae.AutoEncoder(dropout=0.5, variational=True), torch.rand(3, 784)
-    figure = ae.LiveFigure(x, show=False)
+    figure = ae.LiveFigure(x, show=None)
     model.train()
     figure.update(model, "now")
     assert model.training                                   # training goes on as before
@@ -78,7 +78,7 @@ def test_train_updates_the_live_figure(synthetic_mnist):
     torch.manual_seed(0)
     images = synthetic_images(synthetic_mnist)
     model = ae.AutoEncoder()
-    figure = ae.LiveFigure(images[:3], show=False)
+    figure = ae.LiveFigure(images[:3], show=None)
     assert all(im.get_array().max() == 0 for im in figure.recon)     # blank before training
     history = train_epochs(images, epochs=1, batch_size=16, figure=figure, model=model)
     last = history["train_losses"][-1]
