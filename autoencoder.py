@@ -1099,10 +1099,14 @@ def how_to_show(no_show):
     backend = plt.get_backend()
     if "inline" in backend and in_notebook():
         return None if no_show else "notebook"
-    canvas = backend_registry.load_backend_module(backend).FigureCanvas
+    try:    # a backend that needs a screen names its GUI framework (tk, qt, ...)
+        canvas = backend_registry.load_backend_module(backend).FigureCanvas
+        needs_screen = getattr(canvas, "required_interactive_framework", None)
+    except ImportError:     # it cannot even load (tkinter missing, say): files only
+        no_show = True
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if no_show or (headless and getattr(canvas, "required_interactive_framework", None)):
+    if no_show or (headless and needs_screen):
         plt.switch_backend("agg")
         return None
     interactive = backend.lower() not in backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE)
