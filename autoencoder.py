@@ -551,7 +551,11 @@ def save_turning(fig, path, frames=36, fps=8, dpi=60):
     ax = fig.axes[0]
     elevation, azimuth = ax.elev, ax.azim
     texts = list(ax.texts)
-    stamps = {key: text_stamp(text, dpi) for text in texts for key in [text_key(text)]}
+    drawn = {}      # one stamp per distinct label: ten for ten digits
+    for text in texts:
+        if text_key(text) not in drawn:
+            drawn[text_key(text)] = text_stamp(text, dpi)
+    stamps = [drawn[text_key(text)] for text in texts]      # in the texts' order
     points = np.array([text.get_position_3d() for text in texts])      # (200, 3)
     for text in texts:      # hidden ones would still be projected in every frame
         text.remove()
@@ -566,8 +570,7 @@ def save_turning(fig, path, frames=36, fps=8, dpi=60):
             frame = np.asarray(canvas.buffer_rgba())[..., :3]
             x, y, _ = proj3d.proj_transform(*points.T, ax.M)
             anchors = ax.transData.transform(np.column_stack([x, y]))    # pixels from bottom left
-            images.append(PIL.Image.fromarray(paste_stamps(frame, anchors, [
-                stamps[text_key(text)] for text in texts])))
+            images.append(PIL.Image.fromarray(paste_stamps(frame, anchors, stamps)))
     finally:
         fig.set_dpi(original_dpi)
         fig.set_canvas(window)
@@ -627,6 +630,8 @@ def save_gif(path, images, durations):
     images = [image.quantize(palette=palette, dither=PIL.Image.Dither.NONE) for image in images]
     save_atomically(path, lambda name: images[0].save(
         name, save_all=True, append_images=images[1:], duration=durations, loop=0))
+
+
 def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE):
     """The logged train losses and the test loss of each epoch, against epochs."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")

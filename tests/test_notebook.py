@@ -2,6 +2,7 @@
 ipykernel and jupyter_client are test-only dependencies (bash .ci/run installs them)."""
 import base64
 import io
+import os
 
 import numpy as np
 import PIL.Image
@@ -22,7 +23,7 @@ def kernel(request):
     still win over windows); yields a function that runs a cell and returns its messages."""
     manager = jupyter_client.KernelManager(kernel_name="python3")
     env = {"DISPLAY": request.param, "WAYLAND_DISPLAY": "", "MPLBACKEND": ""}
-    manager.start_kernel(cwd=str(REPO), env={**__import__("os").environ, **env})
+    manager.start_kernel(cwd=str(REPO), env={**os.environ, **env})
     client = manager.client()
     client.start_channels()
     client.wait_for_ready(timeout=120)
