@@ -12,6 +12,7 @@ coloured by digit, shows that the codes sort the digits although no label was ev
 """
 import argparse
 import errno
+import gc
 import io
 import json
 import math
@@ -464,10 +465,12 @@ def test(autoencoder, images, batch_size=1000):
 
 
 def codes(autoencoder, images, batch_size=1000):
-    """The code of each image, (N, code size): for a variational autoencoder, the means."""
+    """The code of each image, (N, code size): for a variational autoencoder, the means.
+    The encoder alone: decoding would be half the work, for nothing."""
     autoencoder.eval()
     with torch.no_grad():
-        return torch.cat([autoencoder(x)[0] for x in images.split(batch_size)])
+        encoded = torch.cat([autoencoder.encoder(x) for x in images.split(batch_size)])
+    return encoded.chunk(2, dim=1)[0] if autoencoder.variational else encoded
 
 
 # ---- Visualise the codes in 3-D -------------------------------------------------------------
@@ -546,7 +549,8 @@ def save_turning(fig, path, frames=36, fps=8, dpi=60):
 
     Its 200 digit labels were four fifths of each frame's time, drawn anew each time though
     they never change: each label is drawn once, as a small picture, and pasted where its
-    code lands in each view, in the order matplotlib draws them.
+    code lands in each view, in the order matplotlib draws them. The title, which stays where
+    it is, is drawn in the first frame only and copied into the others.
     """
     ax = fig.axes[0]
     elevation, azimuth = ax.elev, ax.azim
@@ -559,7 +563,7 @@ def save_turning(fig, path, frames=36, fps=8, dpi=60):
     points = np.array([text.get_position_3d() for text in texts])      # (200, 3)
     for text in texts:      # hidden ones would still be projected in every frame
         text.remove()
-    window, original_dpi = fig.canvas, fig.dpi
+    window, original_dpi, title_shown = fig.canvas, fig.dpi, ax.title.get_visible()
     canvas = FigureCanvasAgg(fig)   # off screen, as savefig does: a window must not resize
     fig.set_dpi(dpi)
     try:
@@ -567,17 +571,30 @@ def save_turning(fig, path, frames=36, fps=8, dpi=60):
         for i in range(frames):
             ax.view_init(elevation, azimuth + 360 * i / frames)
             canvas.draw()
-            frame = np.asarray(canvas.buffer_rgba())[..., :3]
+            frame = np.array(canvas.buffer_rgba())[..., :3]
+            if i == 0:
+                title = pixel_box(ax.title.get_window_extent(), frame.shape[0])
+                title_pixels = frame[title].copy()
+                ax.title.set_visible(False)
+            frame[title] = title_pixels
             x, y, _ = proj3d.proj_transform(*points.T, ax.M)
             anchors = ax.transData.transform(np.column_stack([x, y]))    # pixels from bottom left
             images.append(PIL.Image.fromarray(paste_stamps(frame, anchors, stamps)))
     finally:
         fig.set_dpi(original_dpi)
         fig.set_canvas(window)
+        ax.title.set_visible(title_shown)
         ax.view_init(elevation, azimuth)
         for text in texts:
             ax.add_artist(text)
     save_gif(path, images, [1000 // fps] * frames)
+
+
+def pixel_box(box, height):
+    """The rows and columns of an image (height, width, ...) that hold a matplotlib Bbox in
+    pixels from the bottom left, with a pixel to spare on each side."""
+    top, bottom = max(math.floor(height - box.y1) - 1, 0), math.ceil(height - box.y0) + 1
+    return slice(top, bottom), slice(max(math.floor(box.x0) - 1, 0), math.ceil(box.x1) + 1)
 
 
 def text_key(text):
@@ -1262,3 +1279,5 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("\nInterrupted: quit without saving the last steps.", file=sys.stderr)
         sys.exit(130)
+    if not in_notebook():   # the script ends here: Python's last garbage collections would scan
+        gc.freeze()         # the ~400,000 objects torch and matplotlib made, nearly 1 s for nothing

@@ -1,7 +1,7 @@
 """How fast autoencoder.py trains, next to the tutorial's own loop and the arithmetic's floor,
 and where the time of a whole default run goes.
 
-    python benchmarks/speed.py --data-dir ./mnist/      # about two minutes on a 2-core CPU
+    python benchmarks/speed.py --data-dir ./mnist/      # about three minutes on a 2-core CPU
 
 In one process, each after a short warm-up and from the same seed, in rounds (3 by default)
 that interleave them, so that a machine that slows down for a while slows all three alike:
@@ -13,8 +13,8 @@ that interleave them, so that a machine that slows down for a while slows all th
     grad @ W for the first layer, whose input needs no gradient: about 0.09 s of 0.68 here).
 Prints the median and the range of each, and of the ratios (a)/(b) and (b)/(c) within a round.
 Then whole default runs (`autoencoder.py --no-show`) in a subprocess: wall time, peak memory,
-and the split that the run prints on its last line, with Python's start and the imports as
-the rest of the wall time.
+and the split that the run prints on its last line, with Python's start, the imports and
+the exit as the rest of the wall time.
 """
 import argparse
 import contextlib
@@ -109,7 +109,7 @@ def main():
     parser.add_argument("--rounds", type=ae.number(int), default=3,
                         help="rounds of (a), (b) and (c), interleaved (default: %(default)s)")
     parser.add_argument("--whole-runs", type=ae.number(int, lambda n: n >= 0, "of 0 or more"),
-                        default=1, help="whole default runs of autoencoder.py to time and split "
+                        default=3, help="whole default runs of autoencoder.py to time and split "
                         "(default: %(default)s)")
     args = parser.parse_args()
     device = ae.pick_device(args.device)
@@ -148,8 +148,10 @@ def main():
     for label, ratios in [("speed-up (a)/(b)", [x / y for x, y in zip(a, b)]),
                           ("distance to the floor (b)/(c)", [x / y for x, y in zip(b, c)])]:
         print(f"{label}: median {statistics.median(ratios):.2f}x, range {spread(ratios, 'x')}")
-    for i in range(args.whole_runs):
-        whole_run(args.data_dir, i + 1)
+    ratios = [whole_run(args.data_dir, i + 1) for i in range(args.whole_runs)]
+    if len(ratios) > 1:
+        print(f"\noutside the epochs / the epochs, {len(ratios)} whole runs: median "
+              f"{statistics.median(ratios):.2f}x, range {spread(ratios, 'x')}")
 
 
 def spread(values, unit=""):
@@ -158,7 +160,8 @@ def spread(values, unit=""):
 
 def whole_run(data_dir, number):
     """A default run in a subprocess, and where its time went: its last line, `Time: ...`, splits
-    the time inside main(); the rest of the wall time is Python's start and the imports."""
+    the time inside main(); the rest of the wall time is Python's start, the imports and the
+    exit. Returns the time outside the epochs over the time of the epochs."""
     with tempfile.TemporaryDirectory() as out_dir:
         start = time.perf_counter()
         result = subprocess.run([sys.executable, os.path.join(REPO, "autoencoder.py"), "--no-show",
@@ -168,12 +171,13 @@ def whole_run(data_dir, number):
         epochs = sum(json.loads(pathlib.Path(out_dir, "metrics.json").read_text())["epoch_seconds"])
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6   # Linux: kilobytes
     split = dict(re.findall(r"([a-z][a-z ]+) ([\d.]+) s", result.stdout.splitlines()[-1]))
-    split = {"start and imports": wall - sum(map(float, split.values())), **split}
+    split = {"start, imports and exit": wall - sum(map(float, split.values())), **split}
     print(f"\nwhole default run {number} (autoencoder.py --no-show, {ae.EPOCH} epochs): {wall:.1f} s, "
           f"peak memory {peak_gb:.2f} GB so far")
     print("  " + " | ".join(f"{name} {float(value):.1f} s" for name, value in split.items()))
     print(f"  outside the training epochs: {wall - epochs:.1f} s, {(wall - epochs) / epochs:.2f}x "
           f"the {epochs:.1f} s of the epochs")
+    return (wall - epochs) / epochs
 
 if __name__ == "__main__":
     main()

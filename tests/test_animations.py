@@ -48,6 +48,33 @@ def test_the_turning_scatter_is_the_scatter_matplotlib_draws(tmp_path):
     assert (frame[0, 0] == 255).all()                   # the page stays white
 
 
+def test_the_title_copied_into_each_turning_frame_is_where_matplotlib_draws_it(tmp_path):
+    codes, labels = torch.randn(30, 3, generator=torch.Generator().manual_seed(1)), torch.arange(30) % 10
+    fig = ae.plot_latent(codes, labels, title="A title drawn once\nover two lines")
+    ax = fig.axes[0]
+    view = ax.elev, ax.azim
+    ae.save_turning(fig, tmp_path / "turning.gif", frames=3)
+    assert ax.title.get_visible() and ax.title.get_text().startswith("A title")
+    for text in ax.texts:
+        text.set_visible(False)
+    fig.set_dpi(60)
+    canvas = FigureCanvasAgg(fig)
+    with PIL.Image.open(tmp_path / "turning.gif") as gif:
+        gif.seek(2)                         # the last view: 240 degrees on
+        frame = np.asarray(gif.convert("RGB")).astype(int)
+    ax.view_init(view[0], view[1] + 240)
+    canvas.draw()
+    drawn = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    box = ax.title.get_window_extent()
+    rows, cols = ae.pixel_box(box, drawn.shape[0])
+    assert (drawn[rows, cols] < 128).any()              # the title's dark letters are in the box
+    assert np.abs(frame[rows, cols] - drawn[rows, cols]).max() <= 8     # the palette's rounding
+    ax.title.set_visible(False)
+    canvas.draw()
+    untitled = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    assert np.abs(frame[rows, cols] - untitled[rows, cols]).max() > 100
+
+
 def test_the_reconstructions_gif_holds_every_update_and_the_end(tmp_path):
     torch.manual_seed(0)
     figure = ae.LiveFigure(torch.rand(5, 784), show=None)

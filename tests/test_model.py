@@ -1,7 +1,9 @@
 """The model: the tutorial's layers, shapes and output range."""
+import pytest
 import torch
 from torch import nn
 
+import autoencoder as ae
 from autoencoder import AutoEncoder
 
 
@@ -150,3 +152,16 @@ def test_tied_weights_mirror_a_network_of_any_shape():
     first, second = [m for m in model.encoder if isinstance(m, nn.Linear)]
     expected = torch.sigmoid(nn.functional.elu(model.encoder(x) @ second.weight) @ first.weight)
     assert torch.allclose(model(x)[1], expected, atol=1e-6)    # the decoder's biases start at zero
+
+
+@pytest.mark.parametrize("variant", [{}, {"variational": True}, {"tied": True}, {"dropout": 0.5},
+                                     {"hidden": [32], "code_size": 5, "activation": "relu"}])
+def test_codes_are_what_the_forward_pass_encodes_in_eval_mode(variant):
+    torch.manual_seed(0)
+    model = ae.AutoEncoder(**variant)
+    images = torch.rand(2500, 784)
+    found = ae.codes(model, images)     # the encoder alone, in batches of 1000
+    with torch.no_grad():
+        encoded, _ = model.eval()(images)
+    assert found.shape == encoded.shape
+    assert torch.allclose(found, encoded, atol=1e-6)
