@@ -34,6 +34,7 @@ import PIL.Image
 import torch
 import torchvision
 from matplotlib import cm
+from matplotlib.backend_bases import FigureManagerBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends import BackendFilter, backend_registry
 from mpl_toolkits.mplot3d import proj3d
@@ -73,6 +74,7 @@ N_GRID = 15             # codes along each side of the decoder's map, code_grid.
 N_STEPS = 10            # images along each interpolation, interpolation.png
 PAIRS = ((0, 6), (1, 7), (3, 8), (4, 9))   # digits morphed into each other there
 N_WORST = 10            # the test digits rebuilt worst, worst.png
+GUI_BACKENDS = ("QtAgg", "TkAgg", "MacOSX", "GTK4Agg", "GTK3Agg", "WXAgg")    # windows to try
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
 # --resume keeps these
 VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
@@ -235,7 +237,8 @@ class TiedLinear(nn.Module):
 # ---- The live figure: originals on top, their reconstructions below ------------------------
 
 class LiveFigure:
-    """show: "window", "notebook" (a picture in the cell's output, updated in place), or None."""
+    """show: "window", "notebook" (a picture in the cell's output, updated in place), "pictures"
+    (a new picture after each epoch: Spyder's console), or None."""
     def __init__(self, view_data, show, code_size=CODE_SIZE):
         n = len(view_data)
         self.view_data, self.show, self.code_size = view_data, show, code_size
@@ -277,6 +280,12 @@ class LiveFigure:
             self.fig.canvas.start_event_loop(0.001)
         elif self.show == "notebook":
             self.output = show_in_notebook(self.picture(self.frames[-1]), self.output)
+
+    def end_epoch(self):
+        """In Spyder's console, a new picture after each epoch: one per update would flood its
+        Plots pane, which adds every picture shown instead of replacing it."""
+        if self.show == "pictures" and self.frames:
+            show_in_notebook(self.picture(self.frames[-1]))
 
     def draw(self, title, decoded_data, encoded_data):
         for im, img in zip(self.recon, decoded_data.view(-1, 28, 28).numpy()):
@@ -1114,31 +1123,70 @@ def pick_device(name):
 
 
 def how_to_show(no_show):
-    """Where the figures go: "window" when they can open in windows; "notebook" inside a Jupyter
-    kernel (Jupyter, Colab, VS Code) with the inline backend, as pictures in the cell's output;
-    None for files only, never blocking: with --no-show, or without a screen for a backend
-    that needs one (a notebook's backend stays as it is, for the cells after this run)."""
+    """Where the figures go, decided from what matplotlib's backend can do, not from its name:
+    "window" for one that animates windows (Tk, Qt, ...); "notebook" in a Jupyter kernel whose
+    backend draws no window (inline, ipympl): one picture in the cell, updated in place;
+    "pictures" in Spyder's console, which adds each picture to its Plots pane instead of
+    replacing it: one per epoch; None for files only, never blocking. A backend that shows only
+    still pictures (PyCharm's tool window) gives way to a window, or files and one line why."""
     backend = plt.get_backend()
-    if "inline" in backend and in_notebook():
-        return None if no_show else "notebook"
-    try:    # a backend that needs a screen names its GUI framework (tk, qt, ...)
-        canvas = backend_registry.load_backend_module(backend).FigureCanvas
-        needs_screen = getattr(canvas, "required_interactive_framework", None)
+    try:
+        module = backend_registry.load_backend_module(backend)
+        framework = getattr(module.FigureCanvas, "required_interactive_framework", None)
     except ImportError:     # it cannot even load (tkinter missing, say): files only
-        no_show = True
-    headless = sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if no_show or (headless and needs_screen):
+        module, framework, no_show = None, None, True
+    if in_notebook() and not framework:     # its backend stays as it is, for the later cells
+        return None if no_show else "pictures" if in_spyder() else "notebook"
+    if no_show or (framework and not has_screen()):
         plt.switch_backend("agg")
         return None
-    interactive = backend.lower() not in backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE)
-    return "window" if interactive and "inline" not in backend else None
+    if framework:
+        return "window"
+    if getattr(module, "FigureManager", FigureManagerBase).show is FigureManagerBase.show:
+        return None     # it cannot show a figure at all (agg, pdf, svg): files only, as asked
+    return window_instead(backend)
+
+
+def window_instead(backend):
+    """For a backend that shows still pictures only: a window toolkit that works here, if any
+    (saying so in one line), else files only and a line that says how to get the animation."""
+    where = ("PyCharm's plot pane (backend_interagg)" if "interagg" in backend else
+             f"matplotlib's backend {backend}")
+    for gui in GUI_BACKENDS if has_screen() else ():
+        try:
+            plt.switch_backend(gui)
+        except ImportError:     # not installed, or another toolkit's loop is running
+            continue
+        say(f"note: {where} shows still pictures only: the live figure opens in a {gui} window")
+        return "window"
+    plt.switch_backend("agg")
+    if not has_screen():
+        say(f"note: {where} shows still pictures only, and without a screen no window can open: "
+            "the live figure goes to the files only")
+    else:
+        say(f"note: {where} shows still pictures only, and no window toolkit loads here: the live "
+            "figure goes to the files only; install tkinter or PyQt6 and the script opens a window"
+            + (", or untick Settings > Tools > Python Scientific > Show plots in tool window"
+               if "interagg" in backend else ""))
+    return None
+
+
+def has_screen():
+    """False on Linux without a display server; elsewhere a screen is taken to be there."""
+    return not sys.platform.startswith("linux") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def in_notebook():
     """True inside a Jupyter kernel, whose IPython shell has a kernel."""
     ipython = sys.modules.get("IPython")    # imported by every kernel, never imported here
     return ipython is not None and hasattr(ipython.get_ipython(), "kernel")
+
+
+def in_spyder():
+    """True in Spyder's console, whose frontend ignores updates of a shown picture."""
+    kernel = sys.modules["IPython"].get_ipython().kernel
+    return type(kernel).__module__.startswith("spyder_kernels")
 
 
 def make_out_dir(path):
@@ -1202,6 +1250,7 @@ def main(argv=None):
                 clock.lap("data and model")
                 if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop):
                     break
+                figure.end_epoch()
                 clock.lap("training")
                 history["test_loss"].append(test(autoencoder, test_images))
                 print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} "
@@ -1264,7 +1313,7 @@ def main(argv=None):
             clock.lap("animations")
         print(f"Wrote {files} to {args.out_dir}")
         print(f"Time: {clock}")
-        if show == "notebook":      # the live figure is in the cell already
+        if show in ("notebook", "pictures"):    # the live figure is in the output already
             show_in_notebook(latent)
 
     if show == "window":
