@@ -36,7 +36,7 @@ import torchvision
 from matplotlib import cm
 from matplotlib.backend_bases import FigureManagerBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends import BackendFilter, backend_registry
+from matplotlib.backends import backend_registry
 from mpl_toolkits.mplot3d import proj3d
 from torch import nn
 
