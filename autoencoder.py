@@ -1,16 +1,15 @@
 """An autoencoder squeezes each MNIST digit into 3 numbers and rebuilds it from them.
 
-The "404 autoencoder" lesson of Morvan Zhou's PyTorch tutorial, runnable on today's PyTorch,
-torchvision and matplotlib. The encoder (784-128-64-12-3) and its mirror image, the decoder,
-learn without labels to reconstruct 28x28 digits from a 3-number code. While it trains, a
-figure shows 5 digits above their reconstructions; at the end a 3-D scatter of the codes,
-coloured by digit, shows that the codes sort the digits although no label was ever used.
+The "404 autoencoder" lesson of Morvan Zhou's PyTorch tutorial, on today's PyTorch and matplotlib.
+The lesson comes first, in the tutorial's order and with its names, down to the line that says
+"The lesson ends here"; everything below that line goes beyond the tutorial.
 
     python autoencoder.py                   # the tutorial: 10 epochs, a live window if there is a screen
     python autoencoder.py --code-size 2     # the network's shape is a constant below, and a flag
     python autoencoder.py --help            # every flag, with its default from the constants below
 """
 import argparse
+import contextlib
 import errno
 import gc
 import io
@@ -40,7 +39,8 @@ from matplotlib.backends import backend_registry
 from mpl_toolkits.mplot3d import proj3d
 from torch import nn
 
-# Hyper Parameters: the defaults of the command-line flags, so editing them changes the run
+# ---- Hyper Parameters: the defaults of the command-line flags, so editing them changes the run
+
 EPOCH = 10
 BATCH_SIZE = 64
 LR = 0.005              # learning rate
@@ -49,6 +49,8 @@ N_TEST_IMG = 5          # digits shown in the live figure
 SEED = 1                # reproducible
 DATA_DIR = "./mnist/"
 OUT_DIR = "./results/"
+LOG_EVERY = 100         # steps between loss lines and figure updates, as in the tutorial
+N_PLOT = 200            # codes drawn in the 3-D scatter
 
 # The network's shape: the encoder narrows 784 pixels through HIDDEN to CODE_SIZE numbers,
 # and the decoder mirrors it back to 784 pixels
@@ -56,7 +58,218 @@ HIDDEN = (128, 64, 12)  # sizes of the encoder's hidden layers, from the pixels 
 CODE_SIZE = 3           # numbers in each code: 3 can be drawn in 3-D
 ACTIVATION = "tanh"     # tanh, relu, elu, sigmoid, or linear (no non-linearity at all)
 WEIGHT_DECAY = 0.0      # L2 penalty on the weights, through Adam's weight_decay
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
+# The variants' defaults (NOISE, VARIATIONAL, ...) sit in their sections below the lesson
 
+
+# ---- Mnist digits dataset ----------------------------------------------------------------------
+
+def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
+    """MNIST as torchvision reads it: uint8 images (N, 28, 28) and int64 labels (N,)."""
+    check_data_files(root, download)    # below: a damaged or gzipped file, named in one line
+    with download_errors_in_one_line(root, download):
+        mnist = torchvision.datasets.MNIST(root, train=train, download=download)
+    return mnist.data, mnist.targets
+
+
+def to_float_images(images, device):
+    """uint8 (N, 28, 28) -> float (N, 784) in [0, 1] on device, converted once for all epochs."""
+    return images.reshape(len(images), -1).to(device).float().div_(255)
+
+
+def batches(images, batch_size, noise=0.0, dropout=0.0):
+    """(b_x, b_y) slices in a fresh random order: the DataLoader's shuffle, without a per-image
+    copy. b_y is the target; b_x the input, b_y itself but for the denoising variants below."""
+    order = torch.randperm(len(images), device=images.device)
+    for start in range(0, len(images), batch_size):
+        b_y = images[order[start:start + batch_size]]   # (batch, 784)
+        yield corrupt(b_y, noise, dropout), b_y
+
+
+# ---- AutoEncoder: the model --------------------------------------------------------------------
+
+class AutoEncoder(nn.Module):
+    def __init__(self, hidden=HIDDEN, code_size=CODE_SIZE, activation=ACTIVATION):
+        super().__init__()
+        sizes = [28 * 28, *hidden, code_size]       # 784, 128, 64, 12, 3 in the tutorial
+        self.encoder = nn.Sequential(*layers(sizes, activation))        # compress to the code
+        self.decoder = nn.Sequential(*layers(sizes[::-1], activation))  # and rebuild from it
+        if activation != "linear":
+            self.decoder.append(nn.Sigmoid())       # pixels back into (0, 1)
+
+    def forward(self, x):
+        encoded = self.encoder(x)           # (batch, code size)
+        decoded = self.decoder(encoded)     # (batch, 784)
+        return encoded, decoded
+
+
+def layers(sizes, activation):
+    """Linear layers from sizes[0] to sizes[-1], the activation between each two (none after
+    the last): [784, 128, 64] gives Linear(784, 128), Tanh(), Linear(128, 64)."""
+    modules = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        if modules and ACTIVATIONS[activation]:
+            modules.append(ACTIVATIONS[activation]())
+        modules.append(nn.Linear(n_in, n_out))
+    return modules
+
+
+# ---- Optimizer, loss and training, with the live figure ----------------------------------------
+
+def make_optimizer(autoencoder, lr=LR, weight_decay=WEIGHT_DECAY):
+    # fused: one kernel updates all parameters at once, a third faster per step than the default
+    return torch.optim.Adam(autoencoder.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+
+
+loss_func = nn.MSELoss()    # the mean squared error per pixel, between image and reconstruction
+
+
+class LiveFigure:
+    """view_data on top, their reconstructions below, redrawn every LOG_EVERY steps. show:
+    "window", "notebook", "pictures" or None for files only (how_to_show below decides)."""
+    def __init__(self, view_data, show, code_size=CODE_SIZE):
+        self.view_data, self.show, self.code_size = view_data, show, code_size
+        rows = 3 if code_size > 3 else 2    # below: a row for codes too long for the 3-D scatter
+        # without a window: a Figure outside pyplot, drawn only into files and pictures
+        self.fig = (plt.figure if show == "window" else matplotlib.figure.Figure)(
+            figsize=(max(5, len(view_data)), 1.2 * rows))
+        a = self.fig.subplots(rows, len(view_data), squeeze=False)
+        for ax, img in zip(a[0], view_data.cpu().view(-1, 28, 28).numpy()):
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1)     # the original digits, first row
+        # fixed grey scale, so a blurry early reconstruction looks blurry instead of stretched
+        self.recon = [ax.imshow(np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1) for ax in a[1]]
+        self.codes = code_row(a[2:], code_size)     # below; none for codes of 3 numbers
+        for ax in a.flat:
+            ax.set(xticks=(), yticks=())
+        a[0, 0].set_ylabel("input")
+        a[1, 0].set_ylabel("output")
+        self.frames = []    # (title, reconstructions, codes) of every update, for the animation
+        self.painter = self.output = None   # below: pictures drawn off screen, when first needed
+        if show == "window":
+            plt.ion()   # continuously plot
+            plt.show(block=False)
+
+    def update(self, autoencoder, title):
+        training = autoencoder.training
+        autoencoder.eval()          # a variational code's mean, not a random draw
+        with torch.no_grad():
+            encoded_data, decoded_data = autoencoder(self.view_data)
+        autoencoder.train(training)
+        self.frames.append((title, decoded_data.cpu(), encoded_data.cpu()))
+        self.draw(*self.frames[-1])
+        if self.show == "window":   # otherwise nothing is drawn until a picture is made
+            self.fig.canvas.draw_idle()
+            self.fig.canvas.start_event_loop(0.001)     # lets the window redraw now
+        elif self.show == "notebook":   # below: one picture in the cell, replaced each time
+            self.output = show_in_notebook(paint(self, self.frames[-1]), self.output)
+
+    def draw(self, title, decoded_data, encoded_data):
+        for im, img in zip(self.recon, decoded_data.view(-1, 28, 28).numpy()):
+            im.set_data(img)    # in place: far cheaper than clearing the axes and calling imshow
+        draw_codes(self.codes, encoded_data, self.code_size)
+        self.title = self.fig.suptitle(title, fontsize=10)
+
+
+def train(args, autoencoder, optimizer, images, epoch, history, figure=None, stop=None,
+          loss_func=loss_func):
+    """One epoch of Adam on loss_func between each image and its reconstruction. Returns False
+    if a stop signal ended it early; the log below raises FloatingPointError on a non-number."""
+    autoencoder.train()
+    log = TrainingLog(epoch, images, args.batch_size, history)     # below: the bookkeeping
+    for step, (b_x, b_y) in enumerate(batches(images, args.batch_size, args.noise, args.dropout)):
+        encoded, decoded = autoencoder(b_x)
+        loss = loss_func(decoded, b_y)      # mean squared error
+        optimizer.zero_grad(set_to_none=True)   # dropping the old gradients is cheaper than zeroing
+        loss.backward()                     # backpropagation, compute gradients
+        optimizer.step()                    # apply gradients
+        log.keep(step, loss)
+
+        if step % LOG_EVERY == 0:           # every 100 steps: the loss, and the figure redrawn
+            value = loss.item()             # the only wait for the device between log lines
+            print(f"Epoch:  {epoch} | train loss: {value:.4f} | {log.progress(step, value)}")
+            if figure is not None:
+                figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
+        if stop is not None and stop.requested:
+            break
+    return log.finish(autoencoder, step, stop)
+
+
+# ---- Visualize the codes in 3-D ----------------------------------------------------------------
+
+def codes(autoencoder, images, batch_size=1000):
+    """The code of each image, (N, code size): the encoder alone, in batches, without training."""
+    autoencoder.eval()
+    with torch.no_grad():
+        return torch.cat([autoencoder.encoder(x) for x in images.split(batch_size)])
+
+
+def plot_latent(encoded, labels, axis="code", title=""):
+    """The tutorial's 3-D scatter: each code drawn as its digit, in that digit's colour."""
+    X, Y, Z = encoded.cpu().numpy().T
+    fig = plt.figure(figsize=(6, 5.5))
+    ax = fig.add_subplot(projection="3d")   # Axes3D(fig) leaves the figure blank on matplotlib >= 3.6
+    for x, y, z, s in zip(X, Y, Z, labels.tolist()):
+        ax.text(x, y, z, str(s), backgroundcolor=cm.rainbow(int(255 * s / 9)), fontsize=8)
+    # text does not widen the axes, so limit them to the data by hand
+    ax.set_xlim(X.min(), X.max())
+    ax.set_ylim(Y.min(), Y.max())
+    ax.set_zlim(Z.min(), Z.max())
+    ax.set(xlabel=f"{axis} 1", ylabel=f"{axis} 2", zlabel=f"{axis} 3")
+    ax.set_title(title or f"Codes of {len(labels)} training digits (labels only colour them)",
+                 fontsize=10)
+    return fig
+
+
+# ---- main: the run's steps ---------------------------------------------------------------------
+
+def main(argv=None):
+    clock = Clock()             # below: where the run's time goes
+    args = parse_args(argv)     # the hyperparameters above, or the flags that override them
+    make_out_dir(args.out_dir)
+    torch.manual_seed(args.seed)
+    device = pick_device(args.device)
+    print(f"Device: {device}")
+
+    train_x, train_y = load_mnist(args.data_dir, download=args.download)
+    test_x, test_y = load_mnist(args.data_dir, train=False, download=args.download)
+    print(f"Training images: {tuple(train_x.shape)}, labels: {tuple(train_y.shape)}")
+    images = to_float_images(train_x, device)       # (60000, 784)
+    test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
+
+    autoencoder = build_autoencoder(args).to(device)    # the AutoEncoder above, or a variant
+    optimizer = make_optimizer(autoencoder, args.lr, args.weight_decay)
+    history = resume(args.resume, args, autoencoder, optimizer) if args.resume else new_history()
+    figure = LiveFigure(images[:args.n_test_img], how_to_show(args.no_show), args.code_size)
+    clock.lap("data and model")
+
+    with StopOnCtrlC() as stop:     # until the files are written: a stop signal saves first
+        with exit_if_diverged(args):
+            for epoch in range(len(history["test_loss"]), args.epochs):
+                if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop,
+                             variant_loss(args, autoencoder)):
+                    break           # stopped: the files are written below, then the run ends
+                clock.lap("training")
+                after_epoch(args, autoencoder, optimizer, test_images, history, figure)
+                clock.lap("tests and checkpoints")
+        end_training(args, autoencoder, optimizer, history, stop)  # a stopped run saves first
+        latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])   # 3-D scatter
+        write_results(args, autoencoder, optimizer, history, figure, latent,
+                      (images, train_y, test_images, test_y), stop, clock)
+    if figure.show == "window":
+        plt.ioff()
+        plt.show()      # blocks until the windows are closed, as in the tutorial
+    plt.close("all")
+
+
+# ================================================================================================
+# The lesson ends here. Everything below goes beyond the tutorial, each part in its own section,
+# in the order main() meets it.
+# ================================================================================================
+
+# ---- Beyond the tutorial: the command line -----------------------------------------------------
+
+MAX_TEST_IMG = 20       # more columns than this no longer fit a window
+GIF = True              # write the two animations (--no-gif: a quicker end)
 # Variants beyond the tutorial, all off by default (the README compares them)
 NOISE = 0.0             # denoising: std of the Gaussian noise added to the training inputs
 DROPOUT = 0.0           # fraction of input pixels dropped at random in training
@@ -65,36 +278,171 @@ KL_WEIGHT = 0.001       # weight of the VAE's KL term against the per-pixel squa
 VAE_LR = 0.001          # the learning rate with VARIATIONAL: at LR its noisy codes often collapse
 TIED = False            # the decoder uses the encoder's weight matrices, transposed
 
-LOG_EVERY = 100         # steps between loss lines and figure updates, as in the tutorial
-N_PLOT = 200            # codes drawn in the 3-D scatter
-GIF = True              # write the two animations (--no-gif: a quicker end)
-MAX_TEST_IMG = 20       # more columns than this no longer fit a window
-K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
-N_GRID = 15             # codes along each side of the decoder's map, code_grid.png
-N_STEPS = 10            # images along each interpolation, interpolation.png
-PAIRS = ((0, 6), (1, 7), (3, 8), (4, 9))   # digits morphed into each other there
-N_WORST = 10            # the test digits rebuilt worst, worst.png
-GUI_BACKENDS = ("QtAgg", "TkAgg", "MacOSX", "GTK4Agg", "GTK3Agg", "WXAgg")    # windows to try
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
-# --resume keeps these
-VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
-                 "tied")
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):   # one line that names the flag; --help has the full usage
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def number(kind, check=lambda value: value > 0, allowed="above 0"):
+    """An argparse type: a finite `kind` that passes check, with an error that says what is allowed."""
+    noun = "whole number" if kind is int else "finite number"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
+        if not (math.isfinite(value) and check(value)):
+            raise argparse.ArgumentTypeError(f"{text} is not allowed: use a {noun} {allowed}")
+        return value
+    return parse
+
+
+AT_LEAST_0 = number(float, lambda x: x >= 0, "of 0 or more")
+
+
+def parse_args(argv=None):
+    parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its codes. "
+                                "Defaults are the constants at the top of autoencoder.py.")
+    add_run_flags(parser)
+    add_network_flags(parser)
+    add_variant_flags(parser)
+    args = parser.parse_args(argv)
+    args.hidden = list(args.hidden)     # the same type from the constant and from the flag
+    if args.lr is None:
+        args.lr = VAE_LR if args.variational else LR
+    if args.device != "auto" and args.device not in available_devices():
+        parser.error(f"argument --device: {args.device} is not available on this machine: "
+                     "use --device auto or --device cpu")
+    return args
+
+
+def add_run_flags(parser):
+    parser.add_argument("--epochs", type=number(int), default=EPOCH, metavar="N",
+                        help="passes over the training set (default: %(default)s)")
+    parser.add_argument("--batch-size", type=number(int), default=BATCH_SIZE, metavar="N",
+                        help="images per training step (default: %(default)s)")
+    parser.add_argument("--lr", type=number(float),
+                        help=f"Adam's learning rate (default: {LR}, or {VAE_LR} with --variational)")
+    parser.add_argument("--n-test-img", default=N_TEST_IMG,
+                        type=number(int, lambda n: 0 < n <= MAX_TEST_IMG, f"from 1 to {MAX_TEST_IMG}"),
+                        metavar="N", help=f"digits in the live figure, 1 to {MAX_TEST_IMG} "
+                        "(default: %(default)s)")
+    parser.add_argument("--seed", type=number(int, lambda n: 0 <= n < 2 ** 32, "from 0 to 2**32-1"),
+                        default=SEED, metavar="N", help="random seed (default: %(default)s)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                        help="auto picks CUDA, then MPS, then the CPU (default: %(default)s)")
+    parser.add_argument("--data-dir", default=DATA_DIR, metavar="DIR",
+                        help="MNIST root, the folder that holds MNIST/raw/ (default: %(default)s)")
+    parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
+                        help="folder for the pictures, animations, checkpoint and metrics.json "
+                        "(default: %(default)s)")
+    parser.add_argument("--no-download", dest="download", action="store_false",
+                        default=DOWNLOAD_MNIST, help="never download MNIST: use only the files "
+                        "already in --data-dir (downloading when missing: %(default)s)")
+    parser.add_argument("--no-show", action="store_true",
+                        help="open no windows, only write the files")
+    parser.add_argument("--no-gif", dest="gif", action="store_false", default=GIF,
+                        help="skip the two animations, for a quicker end (writing them: %(default)s)")
+    parser.add_argument("--resume", metavar="PATH",
+                        help="continue training from the autoencoder.pt of an earlier run")
+
+
+def add_network_flags(parser):
+    network = parser.add_argument_group("the network's shape (the tutorial's by default)")
+    network.add_argument("--hidden", type=layer_sizes, default=HIDDEN, metavar="N,N,...",
+                         help="sizes of the encoder's hidden layers, from the pixels inwards; the "
+                         "decoder mirrors them; '' for none (default: %s)" % show_value(HIDDEN))
+    network.add_argument("--code-size", default=CODE_SIZE, metavar="N",
+                         type=number(int, lambda n: 0 < n <= 28 * 28, "from 1 to 784"),
+                         help="numbers in each code, 1 to 784 (default: %(default)s)")
+    network.add_argument("--activation", choices=list(ACTIVATIONS), default=ACTIVATION,
+                         help="between the layers; linear: none anywhere, not even the final "
+                         "sigmoid (default: %(default)s)")
+    network.add_argument("--weight-decay", type=AT_LEAST_0, default=WEIGHT_DECAY, metavar="W",
+                         help="L2 penalty on the weights, Adam's weight_decay (default: %(default)s)")
+
+
+def add_variant_flags(parser):
+    variants = parser.add_argument_group("variants beyond the tutorial (all off by default)")
+    variants.add_argument("--noise", type=AT_LEAST_0, default=NOISE, metavar="STD",
+                          help="denoising: add Gaussian noise of this std to the training inputs "
+                          "(default: %(default)s)")
+    variants.add_argument("--dropout", type=number(float, lambda p: 0 <= p < 1, "from 0 to below 1"),
+                          default=DROPOUT, metavar="P",
+                          help="drop this fraction of input pixels in training (default: %(default)s)")
+    variants.add_argument("--variational", action="store_true", default=VARIATIONAL,
+                          help="a variational autoencoder (default: %(default)s)")
+    variants.add_argument("--kl-weight", type=AT_LEAST_0, default=KL_WEIGHT, metavar="W",
+                          help="with --variational: weight of the KL term (default: %(default)s)")
+    variants.add_argument("--tied", action="store_true", default=TIED,
+                          help="the decoder reuses the encoder's weights, transposed "
+                          "(default: %(default)s)")
+
+
+def layer_sizes(text):
+    """An argparse type: whole numbers above 0 separated by commas, such as 128,64,12; '' for none."""
+    allowed = "use whole numbers above 0 separated by commas, such as 128,64,12, or '' for none"
+    try:
+        sizes = [int(size) for size in text.split(",")] if text.strip() else []
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of sizes: {allowed}") from None
+    if min(sizes, default=1) <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
+    return sizes
+
+
+def show_value(value):
+    """A flag's value as it is typed: --hidden 128,64,12 rather than [128, 64, 12]."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "''"
+    return value
+
+
+def available_devices():
+    """The devices this machine has, in the order --device auto prefers them."""
+    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    return [name for name, present in has.items() if present]
+
+
+def pick_device(name):
+    return torch.device(available_devices()[0] if name == "auto" else name)
+
+
+def make_out_dir(path):
+    """Create the output folder; exit with one line if it cannot be made or written to."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as err:
+        sys.exit(f"error: cannot write into the output folder {path} ({err.strerror}): "
+                 "choose another with --out-dir")
+
+
+# ---- Beyond the tutorial: the data files, checked and named in one line ------------------------
+
 IDX_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
-# ---- Mnist digits dataset ------------------------------------------------------------------
-
-def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
-    """MNIST as torchvision reads it: uint8 images (N, 28, 28) and int64 labels (N,)."""
+def check_data_files(root, download):
+    """Unpack .gz files put into MNIST/raw/ by hand, and exit with one line naming the file if
+    an IDX file that is there is damaged. torchvision wants all four, whichever split it reads."""
     raw = os.path.join(root, "MNIST", "raw")
     unpacked = unpack_gz_files(raw, download)
-    for split in (True, False):     # torchvision wants all four files, whichever split it reads
+    for split in (True, False):
         check_idx_files(raw, split, download, unpacked)
+
+
+@contextlib.contextmanager
+def download_errors_in_one_line(root, download):
+    """A failed or stalled download, or files that are missing, end the run in one line."""
+    raw = os.path.join(root, "MNIST", "raw")
     socket.setdefaulttimeout(10)    # a connection that stalls fails in seconds, not never
     put_files = f"put the four IDX files (train-images-idx3-ubyte, ...) into {raw}/ and run again"
     try:
-        mnist = torchvision.datasets.MNIST(root, train=train, download=download)
+        yield
     except RuntimeError as err:
         if not download and "not found" in str(err):
             sys.exit(f"error: MNIST is not in {raw}/: run without --no-download to fetch it, "
@@ -105,7 +453,6 @@ def load_mnist(root, train=True, download=DOWNLOAD_MNIST):
     except OSError as err:      # a stalled connection, or a folder that cannot be written
         reason = "the connection timed out" if isinstance(err, TimeoutError) else err.strerror
         sys.exit(f"error: could not download MNIST ({reason or err}): {put_files}")
-    return mnist.data, mnist.targets
 
 
 def unpack_gz_files(raw, download):
@@ -130,96 +477,87 @@ def unpack_gz_files(raw, download):
 
 
 def check_idx_files(raw, train, download, unpacked=()):
-    """Exit with one line naming the file if an IDX file that is there is truncated or corrupt.
-
-    An IDX file is a big-endian header, 0x00000803 and the sizes N, 28, 28 for images or
-    0x00000801 and N for labels, followed by N*28*28 or N bytes.
-    """
+    """Exit with one line naming the file if the images or labels of one split are truncated
+    or corrupt, or disagree in number."""
     fix = "delete {0} and run again to download {0}" if download else "replace {0} with the original"
     counts = []
     for name, shape in zip(IDX_FILES[train], [(28, 28), ()]):
         path = os.path.join(raw, name)
         if not os.path.exists(path):
             return      # torchvision downloads missing files, or says that they are missing
-        with open(path, "rb") as f:
-            header = f.read(4 * (2 + len(shape)))
-        fields = struct.unpack(f">{len(header) // 4}I", header[:len(header) // 4 * 4])
-        expected = len(header) + fields[1] * math.prod(shape) if len(fields) > 1 else None
-        problem = None
-        if fields[:1] != (0x0801 + len(shape),) or fields[2:] != shape or len(fields) < 2:
-            problem = "is not an MNIST IDX file (its header is wrong)"
-        elif os.path.getsize(path) != expected:
-            problem = (f"has {os.path.getsize(path):,} bytes where its header promises {expected:,}: "
-                       "it is truncated or corrupt")
+        problem, count = idx_problem(path, shape)
         if problem and path in unpacked:   # name the .gz, and unpack it again next time
             os.remove(path)
             sys.exit(f"error: {path}.gz unpacks to a damaged file: {name} {problem}: "
                      + fix.format("the .gz"))
         if problem:
             sys.exit(f"error: {path} {problem}: " + fix.format("it"))
-        counts.append(fields[1])
+        counts.append(count)
     if counts[0] != counts[1]:
         sys.exit(f"error: {raw}/ holds {counts[0]:,} images but {counts[1]:,} labels: "
                  + fix.format("both"))
 
 
-def to_float_images(images, device):
-    """uint8 (N, 28, 28) -> float (N, 784) in [0, 1] on device, converted once for all epochs."""
-    return images.reshape(len(images), -1).to(device).float().div_(255)
+def idx_problem(path, shape):
+    """What is wrong with an IDX file, or None, and the number of items its header promises.
+
+    An IDX file is a big-endian header, 0x00000803 and the sizes N, 28, 28 for images or
+    0x00000801 and N for labels, followed by N*28*28 or N bytes.
+    """
+    with open(path, "rb") as f:
+        header = f.read(4 * (2 + len(shape)))
+    fields = struct.unpack(f">{len(header) // 4}I", header[:len(header) // 4 * 4])
+    if fields[:1] != (0x0801 + len(shape),) or fields[2:] != shape or len(fields) < 2:
+        return "is not an MNIST IDX file (its header is wrong)", None
+    expected = len(header) + fields[1] * math.prod(shape)
+    if os.path.getsize(path) != expected:
+        return (f"has {os.path.getsize(path):,} bytes where its header promises {expected:,}: "
+                "it is truncated or corrupt"), None
+    return None, fields[1]
 
 
-def batches(images, batch_size):
-    """Slices of images in a fresh random order: the DataLoader's shuffle, without a per-image copy."""
-    order = torch.randperm(len(images), device=images.device)
-    for start in range(0, len(images), batch_size):
-        yield images[order[start:start + batch_size]]   # (batch, 784)
+# ---- Beyond the tutorial: the variants, additions beside the tutorial's model ------------------
+
+def build_autoencoder(args):
+    """The tutorial's AutoEncoder, or the variant the flags ask for; says which."""
+    autoencoder = (VariationalAutoEncoder if args.variational else AutoEncoder)(
+        args.hidden, args.code_size, args.activation)
+    if args.tied:
+        tie_weights(autoencoder)
+    shape = [28 * 28, *args.hidden, args.code_size, *args.hidden[::-1], 28 * 28]
+    parameters = sum(p.numel() for p in autoencoder.parameters())
+    print(f"{type(autoencoder).__name__}: {'-'.join(map(str, shape))}, {args.activation}, "
+          f"{parameters:,} parameters")
+    return autoencoder
 
 
-# ---- The model ------------------------------------------------------------------------------
-
-class AutoEncoder(nn.Module):
-    def __init__(self, hidden=HIDDEN, code_size=CODE_SIZE, activation=ACTIVATION,
-                 dropout=0.0, variational=False, tied=False):
-        super().__init__()
-        self.dropout, self.variational = dropout, variational
-        self.kl = 0.0   # the KL term of the last forward pass, used by the variational loss
-        sizes = [28 * 28, *hidden, code_size]       # 784, 128, 64, 12, 3 in the tutorial
-        # a variational code is a mean and a log-variance per number: twice as many outputs
-        self.encoder = nn.Sequential(*layers(sizes[:-1] + [code_size * (2 if variational else 1)],
-                                             activation))
-        self.decoder = nn.Sequential(*layers(sizes[::-1], activation))
-        if activation != "linear":
-            self.decoder.append(nn.Sigmoid())       # pixels back into (0, 1)
-        if tied:    # each decoder Linear uses its mirror image in the encoder, the last one first
-            mirrors = iter([m for m in self.encoder if isinstance(m, nn.Linear)][::-1])
-            for i, module in enumerate(self.decoder):
-                if isinstance(module, nn.Linear):
-                    self.decoder[i] = TiedLinear(next(mirrors))
+class VariationalAutoEncoder(AutoEncoder):
+    """Each code is a mean and a spread: training decodes a random draw from N(mean, spread^2),
+    and a KL term pulls the codes towards N(0, 1), so that new codes can be drawn from it. The
+    encoder gives the means, so encoder(x) is the code as in the AutoEncoder; a second last layer
+    beside the encoder's gives the log-variances."""
+    def __init__(self, hidden=HIDDEN, code_size=CODE_SIZE, activation=ACTIVATION):
+        super().__init__(hidden, code_size, activation)
+        self.log_var = nn.Linear(self.encoder[-1].in_features, code_size)
+        self.kl = 0.0   # of the last forward pass, for the loss
 
     def forward(self, x):
-        if self.dropout and self.training:
-            x = nn.functional.dropout(x, self.dropout)  # hide some pixels; the target keeps them
-        encoded = self.encoder(x)           # (batch, code size), twice as wide if variational
-        if self.variational:
-            mean, log_var = encoded.chunk(2, dim=1)
-            # KL divergence from N(mean, var) to N(0, 1), summed over the code, mean over the batch
-            self.kl = (-0.5 * (1 + log_var - mean ** 2 - log_var.exp()).sum(1)).mean()
-            encoded = mean
-            if self.training:               # the reparameterisation trick: sample, yet differentiable
-                encoded = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
-        decoded = self.decoder(encoded)     # (batch, 784)
-        return encoded, decoded
+        features = self.encoder[:-1](x)     # all but the encoder's last layer
+        mean, log_var = self.encoder[-1](features), self.log_var(features)
+        # KL divergence from N(mean, var) to N(0, 1), summed over the code, mean over the batch
+        self.kl = (-0.5 * (1 + log_var - mean ** 2 - log_var.exp()).sum(1)).mean()
+        encoded = mean
+        if self.training:       # the reparameterisation trick: a random draw, yet differentiable
+            encoded = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+        return encoded, self.decoder(encoded)
 
 
-def layers(sizes, activation):
-    """Linear layers from sizes[0] to sizes[-1], the activation between each two (none after
-    the last): [784, 128, 64] gives Linear(784, 128), Tanh(), Linear(128, 64)."""
-    modules = []
-    for n_in, n_out in zip(sizes, sizes[1:]):
-        if modules and ACTIVATIONS[activation]:
-            modules.append(ACTIVATIONS[activation]())
-        modules.append(nn.Linear(n_in, n_out))
-    return modules
+def tie_weights(autoencoder):
+    """Make each decoder Linear use its mirror image in the encoder, transposed, the last first."""
+    mirrors = iter([m for m in autoencoder.encoder if isinstance(m, nn.Linear)][::-1])
+    for i, module in enumerate(autoencoder.decoder):
+        if isinstance(module, nn.Linear):
+            autoencoder.decoder[i] = TiedLinear(next(mirrors))
 
 
 class TiedLinear(nn.Module):
@@ -230,84 +568,285 @@ class TiedLinear(nn.Module):
         self.bias = nn.Parameter(torch.zeros(encoder_layer.in_features))
 
     def forward(self, x):
-        weight = self.encoder_layer.weight[:x.shape[1]]     # if variational: the rows of the means
-        return nn.functional.linear(x, weight.T, self.bias)
+        return nn.functional.linear(x, self.encoder_layer.weight.T, self.bias)
 
 
-# ---- The live figure: originals on top, their reconstructions below ------------------------
+def corrupt(b_y, noise, dropout):
+    """The training input made from the batch b_y: b_y itself, or for a denoising autoencoder a
+    copy with Gaussian noise added and a fraction of pixels dropped; the target stays b_y."""
+    b_x = b_y
+    if noise:
+        b_x = (b_x + noise * torch.randn_like(b_x)).clamp_(0, 1)
+    if dropout:
+        b_x = nn.functional.dropout(b_x, dropout)   # hides pixels, scales the others by 1/(1-p)
+    return b_x
 
-class LiveFigure:
-    """show: "window", "notebook" (a picture in the cell's output, updated in place), "pictures"
-    (a new picture after each epoch: Spyder's console), or None."""
-    def __init__(self, view_data, show, code_size=CODE_SIZE):
-        n = len(view_data)
-        self.view_data, self.show, self.code_size = view_data, show, code_size
-        rows = 3 if code_size > 3 else 2    # a code too long for the 3-D scatter gets a row too
-        # without a window: a Figure outside pyplot, drawn only into files and pictures
-        self.fig = (plt.figure if show == "window" else matplotlib.figure.Figure)(
-            figsize=(max(5, n), 1.2 * rows))
-        axes = self.fig.subplots(rows, n, squeeze=False)
-        blank = np.zeros((28, 28))
-        for ax, img in zip(axes[0], view_data.cpu().view(-1, 28, 28).numpy()):
-            ax.imshow(img, cmap="gray", vmin=0, vmax=1)
-        # fixed grey scale, so a blurry early reconstruction looks blurry instead of stretched
-        self.recon = [ax.imshow(blank, cmap="gray", vmin=0, vmax=1) for ax in axes[1]]
-        self.code_shape = code_picture_shape(code_size)
-        self.codes = [ax.imshow(np.zeros(self.code_shape), cmap="RdBu_r", aspect="auto")
-                      for ax in axes[2:].flat]  # blue below 0, red above, white at 0
-        for ax in axes.flat:
-            ax.set_xticks(())
-            ax.set_yticks(())
-        axes[0, 0].set_ylabel("input")
-        axes[1, 0].set_ylabel("output")
-        if rows == 3:
-            axes[2, 0].set_ylabel(f"code\n{code_size} numbers", fontsize=8)
-        self.frames = []        # (title, reconstructions, codes) of every update, for the animation
-        self.pictures = self.output = None      # drawn off screen when first needed
-        if show == "window":
-            plt.show(block=False)
 
-    def update(self, autoencoder, title):
-        training = autoencoder.training
-        autoencoder.eval()          # no dropout, and the variational code's mean
-        with torch.no_grad():
-            encoded_data, decoded_data = autoencoder(self.view_data)
-        autoencoder.train(training)
-        self.frames.append((title, decoded_data.cpu(), encoded_data.cpu()))
-        self.draw(*self.frames[-1])
-        if self.show == "window":   # otherwise nothing is drawn until the figure is saved
-            self.fig.canvas.draw_idle()
-            self.fig.canvas.start_event_loop(0.001)
-        elif self.show == "notebook":
-            self.output = show_in_notebook(self.picture(self.frames[-1]), self.output)
+def variant_loss(args, autoencoder):
+    """The tutorial's loss_func; for a variational autoencoder, with its KL term added."""
+    if not isinstance(autoencoder, VariationalAutoEncoder):
+        return loss_func
+    return lambda decoded, b_y: loss_func(decoded, b_y) + args.kl_weight * autoencoder.kl
 
-    def end_epoch(self):
-        """In Spyder's console, a new picture after each epoch: one per update would flood its
-        Plots pane, which adds every picture shown instead of replacing it."""
-        if self.show == "pictures" and self.frames:
-            show_in_notebook(self.picture(self.frames[-1]))
 
-    def draw(self, title, decoded_data, encoded_data):
-        for im, img in zip(self.recon, decoded_data.view(-1, 28, 28).numpy()):
-            im.set_data(img)    # in place: far cheaper than clearing the axes and calling imshow
-        # one colour scale for all the codes; the few numbers beyond 3 RMS saturate
-        limit = max(3 * encoded_data.pow(2).mean().sqrt().item(), 1e-6)
-        for im, code in zip(self.codes, encoded_data.view(-1, *self.code_shape).numpy()):
-            im.set_data(code)
-            im.set_clim(-limit, limit)
-        self.title = self.fig.suptitle(title, fontsize=10)
+# ---- Beyond the tutorial: outputs that survive, checkpoints, --resume and Ctrl-C ----------------
 
-    def picture(self, frame):
-        """One update (title, reconstructions, codes) drawn off screen as a PIL image."""
-        if self.pictures is None:
-            self.pictures = FramePainter(self)
-        return self.pictures.paint(*frame)
+VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
+                 "tied")     # --resume keeps these
 
-    def save_animation(self, path, fps=5):
-        """Replay every update as a GIF, rendered after training."""
-        durations = [1000 // fps] * len(self.frames)
-        durations[-1] += 2000           # hold the end for 2 s
-        save_gif(path, [self.picture(frame) for frame in self.frames], durations)
+
+def new_history():
+    return {"train_losses": [], "epoch_seconds": [], "test_loss": []}
+
+
+def resume(path, args, autoencoder, optimizer):
+    """Load a checkpoint of the same variant into the model and optimizer; return its history."""
+    checkpoint = load_checkpoint(path, args)
+    history, done = checkpoint["history"], checkpoint["epoch"]
+    if done >= args.epochs:
+        sys.exit(f"error: {path} has already trained {done} epochs: ask for more with --epochs "
+                 f"{done + EPOCH}, for example")
+    try:
+        autoencoder.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (RuntimeError, ValueError, KeyError):    # saved by an older autoencoder.py
+        sys.exit(f"error: {path} holds a model of another layout (an older autoencoder.py?): "
+                 "start afresh without --resume")
+    for group in optimizer.param_groups:    # this run's --lr and --weight-decay, not the checkpoint's
+        group.update(lr=args.lr, weight_decay=args.weight_decay)
+    # an epoch stopped by Ctrl-C is trained again from its start: forget its logged losses
+    history["train_losses"] = [entry for entry in history["train_losses"] if entry["epoch"] < done]
+    print(f"Resuming from {path}: {done} epochs done")
+    return history
+
+
+def load_checkpoint(path, args):
+    """A checkpoint of this variant, or one line that says why not."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        config, _, _ = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
+        config = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", **config}  # older files
+    except FileNotFoundError:
+        sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
+    except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
+        sys.exit(f"error: --resume {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
+                 "give the autoencoder.pt of an earlier run")
+    differ = [name for name in VARIANT_FLAGS if config.get(name) != getattr(args, name)]
+    if differ:
+        def flags(values):
+            return ", ".join(f"--{name.replace('_', '-')} {show_value(values[name])}" for name in differ)
+        sys.exit(f"error: {path} was trained with {flags(config)} but this run has "
+                 f"{flags(vars(args))}: use the same flags, or start afresh without --resume")
+    return checkpoint
+
+
+class StopOnCtrlC:
+    """Inside `with`, the first Ctrl-C, or SIGTERM or SIGHUP (`kill`, `docker stop`, a closed
+    terminal), asks training to stop after the current step so that the model can be saved;
+    a second one, or one after training, ends the run at once. Exit code: 128 + its number."""
+    requested, epoch, step, signum, training = False, None, None, None, True
+    SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+               if hasattr(signal, name)]    # Windows has no SIGHUP
+    QUIT = "Interrupted: quit without saving the last steps."
+
+    def __enter__(self):    # a signal ignored already, as under nohup, stays ignored
+        self.previous = {signum: signal.signal(signum, self.ask) for signum in self.SIGNALS
+                         if signal.getsignal(signum) is not signal.SIG_IGN}
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def ask(self, signum, frame):
+        if self.requested:
+            say("\n" + self.QUIT)
+            sys.exit(128 + signum)
+        if not self.training:
+            say("\nInterrupted: quit before every picture was written; the checkpoint holds the "
+                "trained model.")
+            sys.exit(128 + signum)
+        self.requested, self.signum = True, signum
+        name, again = ("Ctrl-C", "press Ctrl-C") if signum == signal.SIGINT else (
+            signal.Signals(signum).name, "send it")
+        say(f"\n{name}: stopping after this step to save the model ({again} again to quit "
+            "without saving)")
+
+    def where(self):
+        return f"in epoch {self.epoch} at step {self.step}" if self.step is not None else "after training"
+
+
+def say(message):
+    """Print to stderr; if the terminal was closed (SIGHUP), go on without a word."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+
+
+@contextlib.contextmanager
+def exit_if_diverged(args):
+    """Training whose loss or weights stop being numbers ends in one line that says what to try."""
+    try:
+        yield
+    except FloatingPointError as err:
+        path = os.path.join(args.out_dir, "autoencoder.pt")
+        sys.exit(f"error: training diverged: {err}: try a smaller --lr than {args.lr}" + (
+            f"; the last good checkpoint, {path}, is kept" if os.path.exists(path) else ""))
+
+
+def end_training(args, autoencoder, optimizer, history, stop):
+    """From here on a signal quits at once. A run stopped by one saves its checkpoint now,
+    before any picture that might fail to be written."""
+    stop.training = False
+    if stop.requested:
+        save_checkpoint(os.path.join(args.out_dir, "autoencoder.pt"), args, autoencoder, optimizer,
+                        history)
+
+
+def after_epoch(args, autoencoder, optimizer, test_images, history, figure):
+    """The test loss on images never trained on, and a checkpoint to --resume from."""
+    show_epoch_picture(figure)
+    history["test_loss"].append(test(autoencoder, test_images))
+    print(f"Epoch:  {len(history['test_loss']) - 1} | test loss:  {history['test_loss'][-1]:.4f} "
+          f"({len(test_images):,} unseen images)")
+    save_checkpoint(os.path.join(args.out_dir, "autoencoder.pt"), args, autoencoder, optimizer, history)
+
+
+def save_checkpoint(path, args, autoencoder, optimizer, history):
+    checkpoint = {"model": autoencoder.state_dict(), "optimizer": optimizer.state_dict(),
+                  "epoch": len(history["test_loss"]), "config": vars(args), "history": history}
+    buffer = io.BytesIO()   # in memory first: torch.save's own writer hides why a write failed
+    torch.save(checkpoint, buffer)
+    save_atomically(path, lambda name: pathlib.Path(name).write_bytes(buffer.getbuffer()))
+
+
+def save_atomically(path, write):
+    """write(name) to a temporary name beside path, then rename it: never half a file at path.
+
+    A write that fails (a full disk, a file-size limit, a folder that went away) ends the run
+    in one line that names the file; the files written before it stay as they are.
+    """
+    root, extension = os.path.splitext(path)
+    temporary = f"{root}.part{extension}"   # same extension: savefig and Pillow go by it
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as err:
+        checkpoint = os.path.join(os.path.dirname(path), "autoencoder.pt")
+        kept = f"; the last checkpoint, {checkpoint}, is kept" if os.path.exists(checkpoint) else ""
+        full = err.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
+        fix = "make room on the disk or choose" if full else "check that folder, or choose"
+        sys.exit(f"error: could not write {path} ({err.strerror or err}): {fix} another folder "
+                 f"with --out-dir{kept}")
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_results(args, autoencoder, optimizer, history, figure, latent, data, stop, clock):
+    """After training: the pictures, the evaluation, metrics.json and the animations. After a
+    stop signal, the checkpoint first and only what is quick; then the run ends."""
+    def out(name):
+        return os.path.join(args.out_dir, name)
+    done = len(history["test_loss"])
+    figure.update(autoencoder, f"stopped {stop.where()}" if stop.requested else
+                  f"after {plural(done, 'epoch')}")
+    save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
+    scatter = latent_name(args.code_size)
+    save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
+    metrics = {"config": vars(args), "parameters": sum(p.numel() for p in autoencoder.parameters()),
+               "device": str(data[0].device), "torch": torch.__version__, **history}
+    pictures = [] if stop.requested else evaluate_all(args, autoencoder, data, metrics, clock)
+    save_losses_and_metrics(args, history, metrics, math.ceil(len(data[0]) / args.batch_size))
+    files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
+    if stop.requested:
+        plt.close("all")
+        go_on = (f"go on with --resume {out('autoencoder.pt')} (epoch {stop.epoch} starts again)"
+                 if done < args.epochs else f"all {done} epochs are in {out('autoencoder.pt')}")
+        say(f"Stopped {stop.where()}: wrote {files} to {args.out_dir}; {go_on}")
+        sys.exit(128 + stop.signum)     # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
+    clock.lap("pictures")
+    animations = []
+    if args.gif:
+        animations = save_animations(args, figure, latent, scatter)
+        clock.lap("animations")
+    print(f"Wrote {', '.join(animations + pictures)}, {files} to {args.out_dir}")
+    print(f"Time: {clock}")
+    if figure.show in ("notebook", "pictures"):     # the live figure is in the output already
+        show_in_notebook(latent)
+
+
+def save_losses_and_metrics(args, history, metrics, steps):
+    losses = plot_losses(history, steps, metrics.get("pca_test_loss"), args.code_size)
+    save_atomically(os.path.join(args.out_dir, "loss.png"), lambda name: losses.savefig(name, dpi=120))
+    plt.close(losses)       # a file only: the windows stay the tutorial's two
+    save_atomically(os.path.join(args.out_dir, "metrics.json"),
+                    lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
+
+
+# ---- Beyond the tutorial: where the figures go, and the window ---------------------------------
+
+def how_to_show(no_show):
+    """Where the figures go, decided from what matplotlib's backend can do, not from its name:
+    "window" for one that animates windows (Tk, Qt, ...); "notebook" in a Jupyter kernel whose
+    backend draws no window (inline, ipympl): one picture in the cell, updated in place;
+    "pictures" in Spyder's console, which adds each picture to its Plots pane instead of
+    replacing it: one per epoch; None for files only, never blocking. A backend that shows only
+    still pictures (PyCharm's tool window) gives way to a window, or files and one line why."""
+    backend = plt.get_backend()
+    try:
+        module = backend_registry.load_backend_module(backend)
+        framework = getattr(module.FigureCanvas, "required_interactive_framework", None)
+    except ImportError:     # it cannot even load (tkinter missing, say): files only
+        module, framework, no_show = None, None, True
+    if in_notebook() and not framework:     # its backend stays as it is, for the later cells
+        return None if no_show else "pictures" if in_spyder() else "notebook"
+    if no_show or (framework and not has_screen()):
+        plt.switch_backend("agg")
+        return None
+    if framework:
+        return "window"
+    if getattr(module, "FigureManager", FigureManagerBase).show is FigureManagerBase.show:
+        return None     # it cannot show a figure at all (agg, pdf, svg): files only, as asked
+    return window_instead(backend)
+
+
+def has_screen():
+    """False on Linux without a display server; elsewhere a screen is taken to be there."""
+    return not sys.platform.startswith("linux") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# ---- Beyond the tutorial: the live figure in a notebook ----------------------------------------
+
+def in_notebook():
+    """True inside a Jupyter kernel, whose IPython shell has a kernel."""
+    ipython = sys.modules.get("IPython")    # imported by every kernel, never imported here
+    return ipython is not None and hasattr(ipython.get_ipython(), "kernel")
+
+
+def show_in_notebook(picture, output=None):
+    """Show a PIL image or a figure in the notebook cell's output, or replace the one shown in
+    output; returns the output, to update it again."""
+    from IPython.display import Image, display     # there in every notebook, needed nowhere else
+    png = io.BytesIO()
+    if isinstance(picture, PIL.Image.Image):
+        picture.save(png, format="png", compress_level=1)   # quick: a frame every 100 steps
+    else:
+        picture.savefig(png, format="png", dpi=100)
+    if output is None:
+        return display(Image(png.getvalue()), display_id=True)
+    output.update(Image(png.getvalue()))
+    return output
+
+
+def paint(figure, frame):
+    """One update of the live figure (title, reconstructions, codes) drawn off screen, as a PIL
+    image: for a notebook, and for the animation."""
+    if figure.painter is None:
+        figure.painter = FramePainter(figure)
+    return figure.painter.paint(*frame)
 
 
 class FramePainter:
@@ -331,19 +870,65 @@ class FramePainter:
         return PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3].copy())
 
 
-def show_in_notebook(picture, output=None):
-    """Show a PIL image or a figure in the notebook cell's output, or replace the one shown in
-    output; returns the output, to update it again."""
-    from IPython.display import Image, display     # there in every notebook, needed nowhere else
-    png = io.BytesIO()
-    if isinstance(picture, PIL.Image.Image):
-        picture.save(png, format="png", compress_level=1)   # quick: a frame every 100 steps
+# ---- Beyond the tutorial: IDEs, PyCharm's plot pane and Spyder's console ------------------------
+
+GUI_BACKENDS = ("QtAgg", "TkAgg", "MacOSX", "GTK4Agg", "GTK3Agg", "WXAgg")    # windows to try
+
+
+def window_instead(backend):
+    """For a backend that shows still pictures only: a window toolkit that works here, if any
+    (saying so in one line), else files only and a line that says how to get the animation."""
+    where = ("PyCharm's plot pane (backend_interagg)" if "interagg" in backend else
+             f"matplotlib's backend {backend}")
+    for gui in GUI_BACKENDS if has_screen() else ():
+        try:
+            plt.switch_backend(gui)
+        except ImportError:     # not installed, or another toolkit's loop is running
+            continue
+        say(f"note: {where} shows still pictures only: the live figure opens in a {gui} window")
+        return "window"
+    plt.switch_backend("agg")
+    if not has_screen():
+        say(f"note: {where} shows still pictures only, and without a screen no window can open: "
+            "the live figure goes to the files only")
     else:
-        picture.savefig(png, format="png", dpi=100)
-    if output is None:
-        return display(Image(png.getvalue()), display_id=True)
-    output.update(Image(png.getvalue()))
-    return output
+        say(f"note: {where} shows still pictures only, and no window toolkit loads here: the live "
+            "figure goes to the files only; install tkinter or PyQt6 and the script opens a window"
+            + (", or untick Settings > Tools > Python Scientific > Show plots in tool window"
+               if "interagg" in backend else ""))
+    return None
+
+
+def in_spyder():
+    """True in Spyder's console, whose frontend ignores updates of a shown picture."""
+    kernel = sys.modules["IPython"].get_ipython().kernel
+    return type(kernel).__module__.startswith("spyder_kernels")
+
+
+def show_epoch_picture(figure):
+    """In Spyder's console, a new picture after each epoch: one per update would flood its
+    Plots pane, which adds every picture shown instead of replacing it."""
+    if figure.show == "pictures" and figure.frames:
+        show_in_notebook(paint(figure, figure.frames[-1]))
+
+
+# ---- Beyond the tutorial: codes of other sizes than 3 ------------------------------------------
+
+def code_row(axes, code_size):
+    """For codes longer than 3 numbers, each code drawn as a small picture under its digit:
+    blue below 0, red above, white at 0. axes: the figure's third row, or nothing."""
+    shape = code_picture_shape(code_size)
+    for row in axes:
+        row[0].set_ylabel(f"code\n{code_size} numbers", fontsize=8)
+    return [ax.imshow(np.zeros(shape), cmap="RdBu_r", aspect="auto") for ax in axes.flat]
+
+
+def draw_codes(images, encoded_data, code_size):
+    # one colour scale for all the codes; the few numbers beyond 3 RMS saturate
+    limit = max(3 * encoded_data.pow(2).mean().sqrt().item(), 1e-6)
+    for im, code in zip(images, encoded_data.view(-1, *code_picture_shape(code_size)).numpy()):
+        im.set_data(code)
+        im.set_clim(-limit, limit)
 
 
 def code_picture_shape(code_size):
@@ -351,159 +936,6 @@ def code_picture_shape(code_size):
     rows = max(r for r in range(1, math.isqrt(code_size) + 1) if code_size % r == 0)
     return rows, code_size // rows
 
-
-# ---- Training -------------------------------------------------------------------------------
-
-def synchronize(device):
-    """Wait for queued GPU work, so that wall times measure the work and not its queueing."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def make_optimizer(autoencoder, lr, weight_decay=WEIGHT_DECAY):
-    # fused: one kernel updates all parameters at once, a third faster per step than the default
-    return torch.optim.Adam(autoencoder.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
-
-
-def train(args, autoencoder, optimizer, images, epoch, history, figure=None, stop=None):
-    """One epoch of Adam on the mean squared error between each image and its reconstruction.
-
-    Appends the logged losses ({"epoch", "step", "loss"}) and the epoch's seconds to history.
-    Returns False if stop.requested ended the epoch early. Raises FloatingPointError if the loss
-    or a weight stops being a finite number.
-    """
-    autoencoder.train()
-    loss_func = nn.MSELoss()
-    steps = math.ceil(len(images) / args.batch_size)
-    losses = torch.zeros(steps, device=images.device)   # kept on the device: no wait per step
-    start = last_log = time.perf_counter()
-    for step, b_y in enumerate(batches(images, args.batch_size)):   # the target: (batch, 784)
-        b_x = b_y
-        if args.noise:      # a denoising autoencoder rebuilds the clean image from a noisy one
-            b_x = (b_y + args.noise * torch.randn_like(b_y)).clamp_(0, 1)
-        encoded, decoded = autoencoder(b_x)
-        loss = loss_func(decoded, b_y) + args.kl_weight * autoencoder.kl   # kl is 0 but for VAEs
-        optimizer.zero_grad(set_to_none=True)   # dropping the old gradients is cheaper than zeroing
-        loss.backward()
-        optimizer.step()
-        losses[step] = loss.detach()
-
-        if step % LOG_EVERY == 0:
-            check_finite(losses[:step + 1], epoch)
-            value = loss.item()     # the only wait for the device between log lines
-            now = time.perf_counter()
-            rate = (LOG_EVERY if step else 1) * args.batch_size / max(now - last_log, 1e-9)
-            last_log = now
-            print(f"Epoch:  {epoch} | train loss: {value:.4f} | step {step:4d}/{steps}"
-                  f" | {rate:8,.0f} img/s")
-            history["train_losses"].append({"epoch": epoch, "step": step, "loss": value})
-            if figure is not None:
-                figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
-        if stop is not None and stop.requested:
-            break
-    check_finite(losses[:step + 1], epoch)
-    if not all(p.isfinite().all() for p in autoencoder.parameters()):
-        raise FloatingPointError(f"a weight stopped being a finite number in epoch {epoch}")
-    if stop is not None and stop.requested:
-        stop.step = step    # the last step trained
-        return False
-    synchronize(images.device)
-    seconds = time.perf_counter() - start
-    history["epoch_seconds"].append(seconds)
-    print(f"Epoch {epoch} took {seconds:.1f} s ({len(images) / seconds:,.0f} img/s)")
-    return True
-
-
-def check_finite(losses, epoch):
-    bad = (~losses.isfinite()).nonzero()
-    if len(bad):
-        step = bad[0].item()
-        raise FloatingPointError(f"the loss became {losses[step].item()} in epoch {epoch}, "
-                                 f"step {step}")
-
-
-class StopOnCtrlC:
-    """Inside `with`, the first Ctrl-C, or SIGTERM or SIGHUP (`kill`, `docker stop`, a closed
-    terminal), asks training to stop after the current step so that the model can be saved;
-    a second one, or one after training, ends the run at once. Exit code: 128 + its number."""
-    requested, step, signum, training = False, None, None, True
-    SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-               if hasattr(signal, name)]    # Windows has no SIGHUP
-
-    def __enter__(self):    # a signal ignored already, as under nohup, stays ignored
-        self.previous = {signum: signal.signal(signum, self.ask) for signum in self.SIGNALS
-                         if signal.getsignal(signum) is not signal.SIG_IGN}
-        return self
-
-    def __exit__(self, *exc_info):
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-    def ask(self, signum, frame):
-        if self.requested:
-            say("\nInterrupted: quit without saving the last steps.")
-            sys.exit(128 + signum)
-        if not self.training:
-            say("\nInterrupted: quit before every picture was written; the checkpoint holds the "
-                "trained model.")
-            sys.exit(128 + signum)
-        self.requested, self.signum = True, signum
-        name, again = ("Ctrl-C", "press Ctrl-C") if signum == signal.SIGINT else (
-            signal.Signals(signum).name, "send it")
-        say(f"\n{name}: stopping after this step to save the model ({again} again to quit "
-            "without saving)")
-
-
-def say(message):
-    """Print to stderr; if the terminal was closed (SIGHUP), go on without a word."""
-    try:
-        print(message, file=sys.stderr, flush=True)
-    except OSError:
-        sys.stdout = sys.stderr = open(os.devnull, "w")
-
-
-def test(autoencoder, images, batch_size=1000):
-    """The mean squared error per pixel over images, in batches, without training."""
-    autoencoder.eval()
-    with torch.no_grad():
-        total = sum(nn.functional.mse_loss(autoencoder(x)[1], x, reduction="sum")
-                    for x in images.split(batch_size))
-    return total.item() / images.numel()
-
-
-def codes(autoencoder, images, batch_size=1000):
-    """The code of each image, (N, code size): for a variational autoencoder, the means.
-    The encoder alone: decoding would be half the work, for nothing."""
-    autoencoder.eval()
-    with torch.no_grad():
-        encoded = torch.cat([autoencoder.encoder(x) for x in images.split(batch_size)])
-    return encoded.chunk(2, dim=1)[0] if autoencoder.variational else encoded
-
-
-# ---- Visualise the codes in 3-D -------------------------------------------------------------
-
-def plot_latent(encoded, labels, axis="code", title=""):
-    """The tutorial's 3-D scatter: each code drawn as its digit, in that digit's colour."""
-    X, Y, Z = encoded.cpu().numpy().T
-    fig = plt.figure(figsize=(6, 5.5))
-    ax = fig.add_subplot(projection="3d")   # Axes3D(fig) leaves the figure blank on matplotlib >= 3.6
-    for x, y, z, s in zip(X, Y, Z, labels.tolist()):
-        ax.text(x, y, z, str(s), backgroundcolor=cm.rainbow(int(255 * s / 9)), fontsize=8)
-    # text does not widen the axes, so limit them to the data by hand
-    ax.set_xlim(X.min(), X.max())
-    ax.set_ylim(Y.min(), Y.max())
-    ax.set_zlim(Z.min(), Z.max())
-    ax.set_xlabel(f"{axis} 1")
-    ax.set_ylabel(f"{axis} 2")
-    ax.set_zlabel(f"{axis} 3")
-    ax.set_title(title or f"Codes of {len(labels)} training digits (labels only colour them)",
-                 fontsize=10)
-    return fig
-
-
-# ---- Beyond the tutorial: codes of other sizes than 3 -------------------------------------------
 
 def plot_codes(encoded, labels):
     """The tutorial's 3-D scatter for codes of 3 numbers, a flat one for 1 or 2, and for more
@@ -551,133 +983,103 @@ def latent_name(code_size):
     return f"latent_{min(code_size, 3)}d"
 
 
-# ---- Beyond the tutorial: animations and the loss curve ----------------------------------------
+# ---- Beyond the tutorial: progress, the log's bookkeeping and where the time goes --------------
 
-def save_turning(fig, path, frames=36, fps=8, dpi=60):
-    """The 3-D scatter turning once around its vertical axis, as a GIF.
+class TrainingLog:
+    """What train() keeps beside the tutorial's loop: each step's loss on the device (no wait
+    per step), the speed and a history entry at each log line, checks that the loss and the
+    weights stay finite numbers, and the epoch's time."""
+    def __init__(self, epoch, images, batch_size, history):
+        self.epoch, self.batch_size, self.history = epoch, batch_size, history
+        self.n_images, self.device = len(images), images.device
+        self.steps = math.ceil(len(images) / batch_size)
+        self.losses = torch.zeros(self.steps, device=images.device)
+        self.start = self.last_line = time.perf_counter()
 
-    Its 200 digit labels were four fifths of each frame's time, drawn anew each time though
-    they never change: each label is drawn once, as a small picture, and pasted where its
-    code lands in each view, in the order matplotlib draws them. The title, which stays where
-    it is, is drawn in the first frame only and copied into the others.
-    """
-    ax = fig.axes[0]
-    elevation, azimuth = ax.elev, ax.azim
-    texts = list(ax.texts)
-    drawn = {}      # one stamp per distinct label: ten for ten digits
-    for text in texts:
-        if text_key(text) not in drawn:
-            drawn[text_key(text)] = text_stamp(text, dpi)
-    stamps = [drawn[text_key(text)] for text in texts]      # in the texts' order
-    points = np.array([text.get_position_3d() for text in texts])      # (200, 3)
-    for text in texts:      # hidden ones would still be projected in every frame
-        text.remove()
-    window, original_dpi, title_shown = fig.canvas, fig.dpi, ax.title.get_visible()
-    canvas = FigureCanvasAgg(fig)   # off screen, as savefig does: a window must not resize
-    fig.set_dpi(dpi)
-    try:
-        images = []
-        for i in range(frames):
-            ax.view_init(elevation, azimuth + 360 * i / frames)
-            canvas.draw()
-            frame = np.array(canvas.buffer_rgba())[..., :3]
-            if i == 0:
-                title = pixel_box(ax.title.get_window_extent(), frame.shape[0])
-                title_pixels = frame[title].copy()
-                ax.title.set_visible(False)
-            frame[title] = title_pixels
-            x, y, _ = proj3d.proj_transform(*points.T, ax.M)
-            anchors = ax.transData.transform(np.column_stack([x, y]))    # pixels from bottom left
-            images.append(PIL.Image.fromarray(paste_stamps(frame, anchors, stamps)))
-    finally:
-        fig.set_dpi(original_dpi)
-        fig.set_canvas(window)
-        ax.title.set_visible(title_shown)
-        ax.view_init(elevation, azimuth)
-        for text in texts:
-            ax.add_artist(text)
-    save_gif(path, images, [1000 // fps] * frames)
+    def keep(self, step, loss):
+        self.losses[step] = loss.detach()
+
+    def progress(self, step, value):
+        """Checks the losses so far and logs value; returns "step  100/938 |   31,768 img/s"."""
+        check_finite(self.losses[:step + 1], self.epoch)
+        now = time.perf_counter()
+        rate = (LOG_EVERY if step else 1) * self.batch_size / max(now - self.last_line, 1e-9)
+        self.last_line = now
+        self.history["train_losses"].append({"epoch": self.epoch, "step": step, "loss": value})
+        return f"step {step:4d}/{self.steps} | {rate:8,.0f} img/s"
+
+    def finish(self, autoencoder, step, stop):
+        """The epoch's last checks and its time; False if stop asked to end it early."""
+        check_finite(self.losses[:step + 1], self.epoch)
+        if not all(p.isfinite().all() for p in autoencoder.parameters()):
+            raise FloatingPointError(f"a weight stopped being a finite number in epoch {self.epoch}")
+        if stop is not None and stop.requested:
+            stop.epoch, stop.step = self.epoch, step    # the last step trained
+            return False
+        synchronize(self.device)
+        seconds = time.perf_counter() - self.start
+        self.history["epoch_seconds"].append(seconds)
+        print(f"Epoch {self.epoch} took {seconds:.1f} s ({self.n_images / seconds:,.0f} img/s)")
+        return True
 
 
-def pixel_box(box, height):
-    """The rows and columns of an image (height, width, ...) that hold a matplotlib Bbox in
-    pixels from the bottom left, with a pixel to spare on each side."""
-    top, bottom = max(math.floor(height - box.y1) - 1, 0), math.ceil(height - box.y0) + 1
-    return slice(top, bottom), slice(max(math.floor(box.x0) - 1, 0), math.ceil(box.x1) + 1)
+def check_finite(losses, epoch):
+    bad = (~losses.isfinite()).nonzero()
+    if len(bad):
+        step = bad[0].item()
+        raise FloatingPointError(f"the loss became {losses[step].item()} in epoch {epoch}, "
+                                 f"step {step}")
 
 
-def text_key(text):
-    return text.get_text(), text.get_fontsize(), text.get_color(), text.get_bbox_patch().get_facecolor()
+def synchronize(device):
+    """Wait for queued GPU work, so that wall times measure the work and not its queueing."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
-def text_stamp(text, dpi):
-    """A text with a coloured box (ax.text(..., backgroundcolor=...)) drawn alone at dpi: its colours
-    times its opacity (h, w, 3), 1 - its opacity (h, w, 1), and where its top-left pixel lies
-    from the text's anchor, (right, down)."""
-    fig = matplotlib.figure.Figure(figsize=(2, 2), dpi=dpi, facecolor="none")
-    canvas = FigureCanvasAgg(fig)
-    fig.text(0.5, 0.5, text.get_text(), fontsize=text.get_fontsize(), color=text.get_color(),
-             ha=text.get_ha(), va=text.get_va(), backgroundcolor=text.get_bbox_patch().get_facecolor())
-    canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba()).astype(np.float32) / 255
-    rows, cols = np.nonzero(rgba[..., 3])
-    top, left = rows.min(), cols.min()
-    rgba = rgba[top:rows.max() + 1, left:cols.max() + 1]
-    anchor = fig.bbox.width / 2, fig.bbox.height / 2    # (0.5, 0.5): pixels from the bottom left
-    opacity = rgba[..., 3:]
-    return (255 * rgba[..., :3] * opacity, 1 - opacity,
-            (left - round(anchor[0]), top - round(fig.bbox.height - anchor[1])))
+class Clock:
+    """Where a run's time goes: lap(name) adds the seconds since the last lap to name."""
+    def __init__(self):
+        self.seconds, self.last = {}, time.perf_counter()
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def __str__(self):
+        return " | ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
 
 
-def paste_stamps(frame, anchors, stamps):
-    """frame (H, W, 3) uint8 with each stamp of text_stamp laid over it at its anchor, (x, y)
-    pixels from the bottom left, in order: the later ones on top."""
-    height, width = frame.shape[:2]
-    margin = max(max(colour.shape[:2]) + max(map(abs, offset)) for colour, _, offset in stamps)
-    canvas = np.zeros((height + 2 * margin, width + 2 * margin, 3), np.float32)
-    canvas[margin:-margin, margin:-margin] = frame
-    for (x, y), (colour, clear, (right, down)) in zip(anchors, stamps):
-        top, left = margin + round(height - y) + down, margin + round(x) + right
-        if 0 <= top <= canvas.shape[0] - len(colour) and 0 <= left <= canvas.shape[1] - colour.shape[1]:
-            region = canvas[top:top + colour.shape[0], left:left + colour.shape[1]]
-            region *= clear
-            region += colour
-    return canvas[margin:-margin, margin:-margin].round().astype(np.uint8)
+# ---- Beyond the tutorial: evaluation, how good are the codes? ----------------------------------
+
+K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
 
 
-def save_gif(path, images, durations):
-    """PIL images as a looping GIF, in one palette for all (the last image's): far quicker than
-    a palette for each. Pillow maps colours to a given palette through a coarse lookup that
-    would turn the white page into the palette's first near-white (252): make those white."""
-    palette = images[-1].quantize(256)
-    colours = np.array(palette.getpalette()).reshape(-1, 3)
-    colours[(colours >= 248).all(1)] = 255
-    palette.putpalette(colours.ravel().tolist())
-    images = [image.quantize(palette=palette, dither=PIL.Image.Dither.NONE) for image in images]
-    save_atomically(path, lambda name: images[0].save(
-        name, save_all=True, append_images=images[1:], duration=durations, loop=0))
+def test(autoencoder, images, batch_size=1000):
+    """The mean squared error per pixel over images, in batches, without training."""
+    autoencoder.eval()
+    with torch.no_grad():
+        total = sum(nn.functional.mse_loss(autoencoder(x)[1], x, reduction="sum")
+                    for x in images.split(batch_size))
+    return total.item() / images.numel()
 
 
-def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE):
-    """The logged train losses and the test loss of each epoch, against epochs."""
-    fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
-    logged = history["train_losses"]
-    ax.plot([e["epoch"] + e["step"] / steps for e in logged], [e["loss"] for e in logged],
-            ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps")
-    tested = history["test_loss"]
-    ax.plot(range(1, len(tested) + 1), tested, "o-", label="test, after each epoch")
-    if pca_test_loss is not None:
-        ax.axhline(pca_test_loss, color="gray", ls="--",
-                   label=f"test, PCA with {plural(code_size, 'component')}")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean squared error per pixel")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return fig
+def evaluate_all(args, autoencoder, data, metrics, clock):
+    """The codes against PCA's, and the decoder's pictures; their numbers go into metrics.
+    Returns the names of the pictures written."""
+    images, train_y, test_images, test_y = data
+    clock.lap("pictures")
+    train_codes = codes(autoencoder, images)    # (60000, code size), for both
+    metrics.update(evaluate(autoencoder, train_codes, images, train_y, test_images, test_y,
+                            metrics["test_loss"][-1]))
+    clock.lap("evaluation")
+    pictures, found = decoder_pictures(args, autoencoder, train_codes, test_images, test_y)
+    metrics.update(found)
+    return pictures
 
-
-# ---- Beyond the tutorial: how good are the codes? --------------------------------------------
 
 def pca(images, n_components=3):
     """Exact PCA, the best linear autoencoder: the mean of the rows of images (N, d), such as the
@@ -761,9 +1163,15 @@ def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels,
     return results
 
 
-# ---- Beyond the tutorial: what the trained decoder can do ---------------------------------------
+# ---- Beyond the tutorial: what the trained decoder can do --------------------------------------
 
-def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels, out):
+N_GRID = 15             # codes along each side of the decoder's map, code_grid.png
+N_STEPS = 10            # images along each interpolation, interpolation.png
+PAIRS = ((0, 6), (1, 7), (3, 8), (4, 9))   # digits morphed into each other there
+N_WORST = 10            # the test digits rebuilt worst, worst.png
+
+
+def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels):
     """Write generated.png, code_grid.png, interpolation.png, worst.png (and denoised.png with
     --noise); return their names, and the per-digit test losses and the worst test images for
     metrics.json."""
@@ -779,7 +1187,7 @@ def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels, o
     if args.noise:
         figures["denoised.png"] = plot_denoised(autoencoder, test_images, args.noise, generator)
     for name, fig in figures.items():   # files only: the windows stay the tutorial's two
-        save_atomically(out(name), lambda path: fig.savefig(path, dpi=100))
+        save_atomically(os.path.join(args.out_dir, name), lambda path: fig.savefig(path, dpi=100))
     labels = test_labels.cpu()
     by_digit = [losses[labels == digit].mean().item() if (labels == digit).any() else None
                 for digit in range(10)]     # None: no test image of that digit
@@ -934,399 +1342,164 @@ def plot_denoised(autoencoder, test_images, noise, generator, n=10):
                        "added, taken away, and the clean digits", row_labels=["noisy", "output", "clean"])
 
 
-# ---- Beyond the tutorial: files that survive a crash, checkpoints -------------------------------
+# ---- Beyond the tutorial: animations and the loss curve ----------------------------------------
 
-def save_atomically(path, write):
-    """write(name) to a temporary name beside path, then rename it: never half a file at path.
+def save_animations(args, figure, latent, scatter):
+    """reconstructions.gif, every update of the live figure, and latent_3d.gif, the 3-D scatter
+    turning; returns their names."""
+    start = time.perf_counter()
+    save_replay(figure, os.path.join(args.out_dir, "reconstructions.gif"))
+    turning = scatter == "latent_3d"    # a flat scatter has no other side to turn to
+    if turning:
+        save_turning(latent, os.path.join(args.out_dir, "latent_3d.gif"))
+    print(f"Animations: reconstructions.gif ({len(figure.frames)} frames)"
+          + " and latent_3d.gif" * turning
+          + f" took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
+    return ["reconstructions.gif"] + ["latent_3d.gif"] * turning
 
-    A write that fails (a full disk, a file-size limit, a folder that went away) ends the run
-    in one line that names the file; the files written before it stay as they are.
+
+def save_replay(figure, path, fps=5):
+    """Every update of the live figure as a GIF, drawn after training."""
+    durations = [1000 // fps] * len(figure.frames)
+    durations[-1] += 2000           # hold the end for 2 s
+    save_gif(path, [paint(figure, frame) for frame in figure.frames], durations)
+
+
+def save_turning(fig, path, frames=36, fps=8, dpi=60):
+    """The 3-D scatter turning once around its vertical axis, as a GIF.
+
+    Its 200 digit labels were four fifths of each frame's time, drawn anew each time though
+    they never change: each label is drawn once, as a small picture, and pasted where its
+    code lands in each view, in the order matplotlib draws them. The title, which stays where
+    it is, is drawn in the first frame only and copied into the others.
     """
-    root, extension = os.path.splitext(path)
-    temporary = f"{root}.part{extension}"   # same extension: savefig and Pillow go by it
+    ax = fig.axes[0]
+    elevation, azimuth = ax.elev, ax.azim
+    texts = list(ax.texts)
+    stamps = label_stamps(texts, dpi)
+    points = np.array([text.get_position_3d() for text in texts])      # (200, 3)
+    for text in texts:      # hidden ones would still be projected in every frame
+        text.remove()
+    window, original_dpi, title_shown = fig.canvas, fig.dpi, ax.title.get_visible()
+    canvas = FigureCanvasAgg(fig)   # off screen, as savefig does: a window must not resize
+    fig.set_dpi(dpi)
     try:
-        write(temporary)
-        os.replace(temporary, path)
-    except OSError as err:
-        checkpoint = os.path.join(os.path.dirname(path), "autoencoder.pt")
-        kept = f"; the last checkpoint, {checkpoint}, is kept" if os.path.exists(checkpoint) else ""
-        full = err.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
-        fix = "make room on the disk or choose" if full else "check that folder, or choose"
-        sys.exit(f"error: could not write {path} ({err.strerror or err}): {fix} another folder "
-                 f"with --out-dir{kept}")
+        images = []
+        for i in range(frames):
+            ax.view_init(elevation, azimuth + 360 * i / frames)
+            canvas.draw()
+            frame = np.array(canvas.buffer_rgba())[..., :3]
+            if i == 0:
+                title = pixel_box(ax.title.get_window_extent(), frame.shape[0])
+                title_pixels = frame[title].copy()
+                ax.title.set_visible(False)
+            frame[title] = title_pixels
+            x, y, _ = proj3d.proj_transform(*points.T, ax.M)
+            anchors = ax.transData.transform(np.column_stack([x, y]))    # pixels from bottom left
+            images.append(PIL.Image.fromarray(paste_stamps(frame, anchors, stamps)))
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        fig.set_dpi(original_dpi)
+        fig.set_canvas(window)
+        ax.title.set_visible(title_shown)
+        ax.view_init(elevation, azimuth)
+        for text in texts:
+            ax.add_artist(text)
+    save_gif(path, images, [1000 // fps] * frames)
 
 
-def save_checkpoint(path, args, autoencoder, optimizer, history):
-    checkpoint = {"model": autoencoder.state_dict(), "optimizer": optimizer.state_dict(),
-                  "epoch": len(history["test_loss"]), "config": vars(args), "history": history}
-    buffer = io.BytesIO()   # in memory first: torch.save's own writer hides why a write failed
-    torch.save(checkpoint, buffer)
-    save_atomically(path, lambda name: pathlib.Path(name).write_bytes(buffer.getbuffer()))
+def label_stamps(texts, dpi):
+    """A stamp (text_stamp) for each text, in their order, each distinct one drawn once: ten for
+    the ten digits' labels."""
+    drawn = {}
+    for text in texts:
+        if text_key(text) not in drawn:
+            drawn[text_key(text)] = text_stamp(text, dpi)
+    return [drawn[text_key(text)] for text in texts]
 
 
-def resume(path, args, autoencoder, optimizer):
-    """Load a checkpoint of the same variant into the model and optimizer; return its history."""
-    try:
-        checkpoint = torch.load(path, map_location=next(autoencoder.parameters()).device,
-                                weights_only=True)
-        config, history, done = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
-        config = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", **config}  # older files
-    except FileNotFoundError:
-        sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
-    except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
-        sys.exit(f"error: --resume {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
-                 "give the autoencoder.pt of an earlier run")
-    differ = [name for name in VARIANT_FLAGS if config.get(name) != getattr(args, name)]
-    if differ:
-        def flags(values):
-            return ", ".join(f"--{name.replace('_', '-')} {show_value(values[name])}" for name in differ)
-        sys.exit(f"error: {path} was trained with {flags(config)} but this run has "
-                 f"{flags(vars(args))}: use the same flags, or start afresh without --resume")
-    if done >= args.epochs:
-        sys.exit(f"error: {path} has already trained {done} epochs: ask for more with --epochs "
-                 f"{done + EPOCH}, for example")
-    autoencoder.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    for group in optimizer.param_groups:    # this run's --lr and --weight-decay, not the checkpoint's
-        group.update(lr=args.lr, weight_decay=args.weight_decay)
-    # an epoch stopped by Ctrl-C is trained again from its start: forget its logged losses
-    history["train_losses"] = [entry for entry in history["train_losses"] if entry["epoch"] < done]
-    print(f"Resuming from {path}: {done} epochs done")
-    return history
+def pixel_box(box, height):
+    """The rows and columns of an image (height, width, ...) that hold a matplotlib Bbox in
+    pixels from the bottom left, with a pixel to spare on each side."""
+    top, bottom = max(math.floor(height - box.y1) - 1, 0), math.ceil(height - box.y0) + 1
+    return slice(top, bottom), slice(max(math.floor(box.x0) - 1, 0), math.ceil(box.x1) + 1)
 
 
-def show_value(value):
-    """A flag's value as it is typed: --hidden 128,64,12 rather than [128, 64, 12]."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value)) or "''"
-    return value
+def text_key(text):
+    return text.get_text(), text.get_fontsize(), text.get_color(), text.get_bbox_patch().get_facecolor()
 
 
-# ---- Command line ---------------------------------------------------------------------------
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):   # one line that names the flag; --help has the full usage
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def number(kind, check=lambda value: value > 0, allowed="above 0"):
-    """An argparse type: a finite `kind` that passes check, with an error that says what is allowed."""
-    noun = "whole number" if kind is int else "finite number"
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
-        if not (math.isfinite(value) and check(value)):
-            raise argparse.ArgumentTypeError(f"{text} is not allowed: use a {noun} {allowed}")
-        return value
-    return parse
+def text_stamp(text, dpi):
+    """A text with a coloured box (ax.text(..., backgroundcolor=...)) drawn alone at dpi: its colours
+    times its opacity (h, w, 3), 1 - its opacity (h, w, 1), and where its top-left pixel lies
+    from the text's anchor, (right, down)."""
+    fig = matplotlib.figure.Figure(figsize=(2, 2), dpi=dpi, facecolor="none")
+    canvas = FigureCanvasAgg(fig)
+    fig.text(0.5, 0.5, text.get_text(), fontsize=text.get_fontsize(), color=text.get_color(),
+             ha=text.get_ha(), va=text.get_va(), backgroundcolor=text.get_bbox_patch().get_facecolor())
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba()).astype(np.float32) / 255
+    rows, cols = np.nonzero(rgba[..., 3])
+    top, left = rows.min(), cols.min()
+    rgba = rgba[top:rows.max() + 1, left:cols.max() + 1]
+    anchor = fig.bbox.width / 2, fig.bbox.height / 2    # (0.5, 0.5): pixels from the bottom left
+    opacity = rgba[..., 3:]
+    return (255 * rgba[..., :3] * opacity, 1 - opacity,
+            (left - round(anchor[0]), top - round(fig.bbox.height - anchor[1])))
 
 
-def parse_args(argv=None):
-    parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its codes. "
-                                "Defaults are the constants at the top of autoencoder.py.")
-    parser.add_argument("--epochs", type=number(int), default=EPOCH, metavar="N",
-                        help="passes over the training set (default: %(default)s)")
-    parser.add_argument("--batch-size", type=number(int), default=BATCH_SIZE, metavar="N",
-                        help="images per training step (default: %(default)s)")
-    parser.add_argument("--lr", type=number(float),
-                        help=f"Adam's learning rate (default: {LR}, or {VAE_LR} with --variational)")
-    parser.add_argument("--n-test-img", default=N_TEST_IMG,
-                        type=number(int, lambda n: 0 < n <= MAX_TEST_IMG, f"from 1 to {MAX_TEST_IMG}"),
-                        metavar="N", help=f"digits in the live figure, 1 to {MAX_TEST_IMG} "
-                        "(default: %(default)s)")
-    parser.add_argument("--seed", type=number(int, lambda n: 0 <= n < 2 ** 32, "from 0 to 2**32-1"),
-                        default=SEED, metavar="N",
-                        help="random seed (default: %(default)s)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
-                        help="auto picks CUDA, then MPS, then the CPU (default: %(default)s)")
-    parser.add_argument("--data-dir", default=DATA_DIR, metavar="DIR",
-                        help="MNIST root, the folder that holds MNIST/raw/ (default: %(default)s)")
-    parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
-                        help="folder for the pictures, animations, checkpoint and metrics.json "
-                        "(default: %(default)s)")
-    parser.add_argument("--no-download", dest="download", action="store_false",
-                        default=DOWNLOAD_MNIST, help="never download MNIST: use only the files "
-                        "already in --data-dir (downloading when missing: %(default)s)")
-    parser.add_argument("--no-show", action="store_true",
-                        help="open no windows, only write the files")
-    parser.add_argument("--no-gif", dest="gif", action="store_false", default=GIF,
-                        help="skip the two animations, for a quicker end (writing them: %(default)s)")
-    parser.add_argument("--resume", metavar="PATH",
-                        help="continue training from the autoencoder.pt of an earlier run")
-    at_least_0 = number(float, lambda x: x >= 0, "of 0 or more")
-    add_network_flags(parser, at_least_0)
-    variants = parser.add_argument_group("variants beyond the tutorial (all off by default)")
-    variants.add_argument("--noise", type=at_least_0, default=NOISE, metavar="STD",
-                          help="denoising: add Gaussian noise of this std to the training inputs "
-                          "(default: %(default)s)")
-    variants.add_argument("--dropout", type=number(float, lambda p: 0 <= p < 1, "from 0 to below 1"),
-                          default=DROPOUT, metavar="P",
-                          help="drop this fraction of input pixels in training (default: %(default)s)")
-    variants.add_argument("--variational", action="store_true", default=VARIATIONAL,
-                          help="a variational autoencoder (default: %(default)s)")
-    variants.add_argument("--kl-weight", type=at_least_0, default=KL_WEIGHT, metavar="W",
-                          help="with --variational: weight of the KL term (default: %(default)s)")
-    variants.add_argument("--tied", action="store_true", default=TIED,
-                          help="the decoder reuses the encoder's weights, transposed "
-                          "(default: %(default)s)")
-    args = parser.parse_args(argv)
-    args.hidden = list(args.hidden)     # the same type from the constant and from the flag
-    if args.lr is None:
-        args.lr = VAE_LR if args.variational else LR
-    if args.device != "auto" and args.device not in available_devices():
-        parser.error(f"argument --device: {args.device} is not available on this machine: "
-                     "use --device auto or --device cpu")
-    return args
+def paste_stamps(frame, anchors, stamps):
+    """frame (H, W, 3) uint8 with each stamp of text_stamp laid over it at its anchor, (x, y)
+    pixels from the bottom left, in order: the later ones on top."""
+    height, width = frame.shape[:2]
+    margin = max(max(colour.shape[:2]) + max(map(abs, offset)) for colour, _, offset in stamps)
+    canvas = np.zeros((height + 2 * margin, width + 2 * margin, 3), np.float32)
+    canvas[margin:-margin, margin:-margin] = frame
+    for (x, y), (colour, clear, (right, down)) in zip(anchors, stamps):
+        top, left = margin + round(height - y) + down, margin + round(x) + right
+        if 0 <= top <= canvas.shape[0] - len(colour) and 0 <= left <= canvas.shape[1] - colour.shape[1]:
+            region = canvas[top:top + colour.shape[0], left:left + colour.shape[1]]
+            region *= clear
+            region += colour
+    return canvas[margin:-margin, margin:-margin].round().astype(np.uint8)
 
 
-def add_network_flags(parser, at_least_0):
-    network = parser.add_argument_group("the network's shape (the tutorial's by default)")
-    network.add_argument("--hidden", type=layer_sizes, default=HIDDEN, metavar="N,N,...",
-                         help="sizes of the encoder's hidden layers, from the pixels inwards; the "
-                         "decoder mirrors them; '' for none (default: %s)" % show_value(HIDDEN))
-    network.add_argument("--code-size", default=CODE_SIZE, metavar="N",
-                         type=number(int, lambda n: 0 < n <= 28 * 28, "from 1 to 784"),
-                         help="numbers in each code, 1 to 784 (default: %(default)s)")
-    network.add_argument("--activation", choices=list(ACTIVATIONS), default=ACTIVATION,
-                         help="between the layers; linear: none anywhere, not even the final "
-                         "sigmoid (default: %(default)s)")
-    network.add_argument("--weight-decay", type=at_least_0, default=WEIGHT_DECAY, metavar="W",
-                         help="L2 penalty on the weights, Adam's weight_decay (default: %(default)s)")
+def save_gif(path, images, durations):
+    """PIL images as a looping GIF, in one palette for all (the last image's): far quicker than
+    a palette for each. Pillow maps colours to a given palette through a coarse lookup that
+    would turn the white page into the palette's first near-white (252): make those white."""
+    palette = images[-1].quantize(256)
+    colours = np.array(palette.getpalette()).reshape(-1, 3)
+    colours[(colours >= 248).all(1)] = 255
+    palette.putpalette(colours.ravel().tolist())
+    images = [image.quantize(palette=palette, dither=PIL.Image.Dither.NONE) for image in images]
+    save_atomically(path, lambda name: images[0].save(
+        name, save_all=True, append_images=images[1:], duration=durations, loop=0))
 
 
-def layer_sizes(text):
-    """An argparse type: whole numbers above 0 separated by commas, such as 128,64,12; '' for none."""
-    allowed = "use whole numbers above 0 separated by commas, such as 128,64,12, or '' for none"
-    try:
-        sizes = [int(size) for size in text.split(",")] if text.strip() else []
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list of sizes: {allowed}") from None
-    if min(sizes, default=1) <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
-    return sizes
-
-
-def available_devices():
-    """The devices this machine has, in the order --device auto prefers them."""
-    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
-    return [name for name, present in has.items() if present]
-
-
-def pick_device(name):
-    return torch.device(available_devices()[0] if name == "auto" else name)
-
-
-def how_to_show(no_show):
-    """Where the figures go, decided from what matplotlib's backend can do, not from its name:
-    "window" for one that animates windows (Tk, Qt, ...); "notebook" in a Jupyter kernel whose
-    backend draws no window (inline, ipympl): one picture in the cell, updated in place;
-    "pictures" in Spyder's console, which adds each picture to its Plots pane instead of
-    replacing it: one per epoch; None for files only, never blocking. A backend that shows only
-    still pictures (PyCharm's tool window) gives way to a window, or files and one line why."""
-    backend = plt.get_backend()
-    try:
-        module = backend_registry.load_backend_module(backend)
-        framework = getattr(module.FigureCanvas, "required_interactive_framework", None)
-    except ImportError:     # it cannot even load (tkinter missing, say): files only
-        module, framework, no_show = None, None, True
-    if in_notebook() and not framework:     # its backend stays as it is, for the later cells
-        return None if no_show else "pictures" if in_spyder() else "notebook"
-    if no_show or (framework and not has_screen()):
-        plt.switch_backend("agg")
-        return None
-    if framework:
-        return "window"
-    if getattr(module, "FigureManager", FigureManagerBase).show is FigureManagerBase.show:
-        return None     # it cannot show a figure at all (agg, pdf, svg): files only, as asked
-    return window_instead(backend)
-
-
-def window_instead(backend):
-    """For a backend that shows still pictures only: a window toolkit that works here, if any
-    (saying so in one line), else files only and a line that says how to get the animation."""
-    where = ("PyCharm's plot pane (backend_interagg)" if "interagg" in backend else
-             f"matplotlib's backend {backend}")
-    for gui in GUI_BACKENDS if has_screen() else ():
-        try:
-            plt.switch_backend(gui)
-        except ImportError:     # not installed, or another toolkit's loop is running
-            continue
-        say(f"note: {where} shows still pictures only: the live figure opens in a {gui} window")
-        return "window"
-    plt.switch_backend("agg")
-    if not has_screen():
-        say(f"note: {where} shows still pictures only, and without a screen no window can open: "
-            "the live figure goes to the files only")
-    else:
-        say(f"note: {where} shows still pictures only, and no window toolkit loads here: the live "
-            "figure goes to the files only; install tkinter or PyQt6 and the script opens a window"
-            + (", or untick Settings > Tools > Python Scientific > Show plots in tool window"
-               if "interagg" in backend else ""))
-    return None
-
-
-def has_screen():
-    """False on Linux without a display server; elsewhere a screen is taken to be there."""
-    return not sys.platform.startswith("linux") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def in_notebook():
-    """True inside a Jupyter kernel, whose IPython shell has a kernel."""
-    ipython = sys.modules.get("IPython")    # imported by every kernel, never imported here
-    return ipython is not None and hasattr(ipython.get_ipython(), "kernel")
-
-
-def in_spyder():
-    """True in Spyder's console, whose frontend ignores updates of a shown picture."""
-    kernel = sys.modules["IPython"].get_ipython().kernel
-    return type(kernel).__module__.startswith("spyder_kernels")
-
-
-def make_out_dir(path):
-    """Create the output folder; exit with one line if it cannot be made or written to."""
-    try:
-        os.makedirs(path, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()
-    except OSError as err:
-        sys.exit(f"error: cannot write into the output folder {path} ({err.strerror}): "
-                 "choose another with --out-dir")
-
-
-class Clock:
-    """Where a run's time goes: lap(name) adds the seconds since the last lap to name."""
-    def __init__(self):
-        self.seconds, self.last = {}, time.perf_counter()
-
-    def lap(self, name):
-        now = time.perf_counter()
-        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.last
-        self.last = now
-
-    def __str__(self):
-        return " | ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
-
-
-def main(argv=None):
-    clock = Clock()
-    args = parse_args(argv)
-    make_out_dir(args.out_dir)
-    torch.manual_seed(args.seed)
-    device = pick_device(args.device)
-    print(f"Device: {device}")
-
-    train_x, train_y = load_mnist(args.data_dir, download=args.download)
-    test_x, test_y = load_mnist(args.data_dir, train=False, download=args.download)
-    print(f"Training images: {tuple(train_x.shape)}, labels: {tuple(train_y.shape)}")
-    images = to_float_images(train_x, device)   # (60000, 784)
-    test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
-    clock.lap("data and model")
-
-    autoencoder = AutoEncoder(args.hidden, args.code_size, args.activation,
-                              args.dropout, args.variational, args.tied).to(device)
-    optimizer = make_optimizer(autoencoder, args.lr, args.weight_decay)
-    shape = [28 * 28, *args.hidden, args.code_size, *args.hidden[::-1], 28 * 28]
-    parameters = sum(p.numel() for p in autoencoder.parameters())
-    print(f"AutoEncoder: {'-'.join(map(str, shape))}, {args.activation}, {parameters:,} parameters")
-    history = {"train_losses": [], "epoch_seconds": [], "test_loss": []}
-    if args.resume:
-        history = resume(args.resume, args, autoencoder, optimizer)
-    show = how_to_show(args.no_show)
-    if show == "window":
-        plt.ion()   # continuously plot
-    figure = LiveFigure(images[:args.n_test_img], show, args.code_size)
-
-    def out(name):
-        return os.path.join(args.out_dir, name)
-    with StopOnCtrlC() as stop:     # until the files are written: a stop signal saves first
-        try:
-            for epoch in range(len(history["test_loss"]), args.epochs):
-                clock.lap("data and model")
-                if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop):
-                    break
-                figure.end_epoch()
-                clock.lap("training")
-                history["test_loss"].append(test(autoencoder, test_images))
-                print(f"Epoch:  {epoch} | test loss:  {history['test_loss'][-1]:.4f} "
-                      f"({len(test_images):,} unseen images)")
-                save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
-                clock.lap("tests and checkpoints")
-        except FloatingPointError as err:
-            kept = os.path.exists(out("autoencoder.pt"))
-            sys.exit(f"error: training diverged: {err}: try a smaller --lr than {args.lr}" + (
-                f"; the last good checkpoint, {out('autoencoder.pt')}, is kept" if kept else ""))
-
-        stop.training = False   # from here on a signal quits at once: the checkpoint is saved
-        done = len(history["test_loss"])
-        if stop.requested:      # the checkpoint first: a picture that fails must not cost it
-            save_checkpoint(out("autoencoder.pt"), args, autoencoder, optimizer, history)
-        # a signal during the last epoch's test or checkpoint stops no step: all epochs are done
-        where = f"in epoch {epoch} at step {stop.step}" if stop.step is not None else "after training"
-        figure.update(autoencoder, f"stopped {where}" if stop.requested
-                      else f"after {plural(done, 'epoch')}")
-        save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
-        latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])
-        scatter = latent_name(args.code_size)
-        save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
-        metrics = {"config": vars(args), "parameters": parameters, "device": str(device),
-                   "torch": torch.__version__, **history}
-        if not stop.requested:  # a stopped run ends quickly: no evaluation, no animations
-            clock.lap("pictures")
-            train_codes = codes(autoencoder, images)    # (60000, code size), for both
-            metrics.update(evaluate(autoencoder, train_codes, images, train_y, test_images, test_y,
-                                    history["test_loss"][-1]))
-            clock.lap("evaluation")
-            pictures, found = decoder_pictures(args, autoencoder, train_codes, test_images, test_y,
-                                               out)
-            metrics.update(found)
-        losses = plot_losses(history, math.ceil(len(images) / args.batch_size),
-                             metrics.get("pca_test_loss"), args.code_size)
-        save_atomically(out("loss.png"), lambda name: losses.savefig(name, dpi=120))
-        plt.close(losses)       # a file only: the windows stay the tutorial's two
-        save_atomically(out("metrics.json"),
-                        lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
-        files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
-        if stop.requested:
-            plt.close("all")
-            go_on = (f"go on with --resume {out('autoencoder.pt')} (epoch {epoch} starts again)"
-                     if done < args.epochs else f"all {done} epochs are in {out('autoencoder.pt')}")
-            say(f"Stopped {where}: wrote {files} to {args.out_dir}; {go_on}")
-            sys.exit(128 + stop.signum)     # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
-        files = ", ".join(pictures) + ", " + files
-        clock.lap("pictures")
-        if args.gif:
-            start = time.perf_counter()
-            figure.save_animation(out("reconstructions.gif"))
-            turning = scatter == "latent_3d"    # a flat scatter has no other side to turn to
-            if turning:
-                save_turning(latent, out("latent_3d.gif"))
-            files = "reconstructions.gif, " + "latent_3d.gif, " * turning + files
-            print(f"Animations: reconstructions.gif ({len(figure.frames)} frames)"
-                  + " and latent_3d.gif" * turning
-                  + f" took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
-            clock.lap("animations")
-        print(f"Wrote {files} to {args.out_dir}")
-        print(f"Time: {clock}")
-        if show in ("notebook", "pictures"):    # the live figure is in the output already
-            show_in_notebook(latent)
-
-    if show == "window":
-        plt.ioff()
-        plt.show()      # blocks until the windows are closed, as in the tutorial
-    plt.close("all")
+def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE):
+    """The logged train losses and the test loss of each epoch, against epochs."""
+    fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    logged = history["train_losses"]
+    ax.plot([e["epoch"] + e["step"] / steps for e in logged], [e["loss"] for e in logged],
+            ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps")
+    tested = history["test_loss"]
+    ax.plot(range(1, len(tested) + 1), tested, "o-", label="test, after each epoch")
+    if pca_test_loss is not None:
+        ax.axhline(pca_test_loss, color="gray", ls="--",
+                   label=f"test, PCA with {plural(code_size, 'component')}")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean squared error per pixel")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
 
 
 if __name__ == "__main__":
     try:
         main()
     except KeyboardInterrupt:
-        print("\nInterrupted: quit without saving the last steps.", file=sys.stderr)
+        print("\n" + StopOnCtrlC.QUIT, file=sys.stderr)
         sys.exit(130)
     if not in_notebook():   # the script ends here: Python's last garbage collections would scan
         gc.freeze()         # the ~400,000 objects torch and matplotlib made, nearly 1 s for nothing

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+import autoencoder as ae  # noqa: E402  (after the path above)
 
 REAL_ROOT = REPO / "mnist"      # .ci/run links ../shared/mnist/MNIST into it
 IDX_NAMES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -84,3 +88,27 @@ def start_script(*args, env=None):
     """Start autoencoder.py as a real process whose lines arrive as soon as they are printed."""
     return subprocess.Popen(script(*args), env={**(env or headless_env()), "PYTHONUNBUFFERED": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def layer_plan(sequential):
+    """[(in, out), ...] of the Linear layers and the types of everything else, in order."""
+    sizes = [(m.in_features, m.out_features) for m in sequential if isinstance(m, nn.Linear)]
+    others = [type(m) for m in sequential if not isinstance(m, nn.Linear)]
+    return sizes, others
+
+
+def synthetic_images(synthetic_mnist):
+    """The synthetic training images as the script trains on them: (2000, 784) in [0, 1]."""
+    root, _ = synthetic_mnist
+    return ae.to_float_images(ae.load_mnist(str(root), download=False)[0], torch.device("cpu"))
+
+
+def train_epochs(images, epochs, batch_size, figure=None, model=None, flags=()):
+    """What main() does: a model and optimizer from the flags, then train() once per epoch."""
+    args = ae.parse_args(["--batch-size", str(batch_size), *flags])
+    model = model or ae.build_autoencoder(args)
+    optimizer = ae.make_optimizer(model, args.lr, args.weight_decay)
+    history = {"train_losses": [], "epoch_seconds": []}
+    for epoch in range(epochs):
+        ae.train(args, model, optimizer, images, epoch, history, figure, loss_func=ae.variant_loss(args, model))
+    return history

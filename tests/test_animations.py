@@ -81,7 +81,7 @@ def test_the_reconstructions_gif_holds_every_update_and_the_end(tmp_path):
     model = ae.AutoEncoder()
     for step in range(7):
         figure.update(model, f"step {step}")
-    figure.save_animation(tmp_path / "r.gif")
+    ae.save_replay(figure, tmp_path / "r.gif")
     with PIL.Image.open(tmp_path / "r.gif") as gif:
         durations = []
         for i in range(gif.n_frames):

@@ -1,4 +1,5 @@
 """What the trained decoder can do: new digits, the map of the codes, morphing, the worst digits."""
+import argparse
 import json
 import re
 
@@ -99,9 +100,7 @@ def test_per_image_loss_averages_to_the_test_loss():
 def brute_force_losses(out, test_images):
     """Each test image's error, one at a time in float64, from the saved model."""
     checkpoint = torch.load(out / "autoencoder.pt", weights_only=True)
-    config = checkpoint["config"]
-    model = ae.AutoEncoder(config["hidden"], config["code_size"], config["activation"],
-                           config["dropout"], config["variational"], config["tied"])
+    model = ae.build_autoencoder(argparse.Namespace(**checkpoint["config"]))
     model.load_state_dict(checkpoint["model"])
     model.eval()
     with torch.no_grad():

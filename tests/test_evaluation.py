@@ -1,9 +1,53 @@
-"""How good are the codes: the exact PCA and nearest-neighbour search against plain arithmetic
-and against scikit-learn, an independent reference (a test-only dependency: skip without it)."""
+"""Evaluation: the test loss, PCA and the nearest-neighbour search, against references."""
+import types
+
 import pytest
 import torch
 
 import autoencoder as ae
+from conftest import synthetic_images
+
+
+def test_test_loss_is_the_mean_squared_error_over_all_pixels(synthetic_mnist):
+    torch.manual_seed(0)
+    images = synthetic_images(synthetic_mnist)[:300]
+    model = ae.AutoEncoder()
+    with torch.no_grad():
+        decoded = model(images)[1].numpy().astype("float64")
+    expected = ((decoded - images.numpy()) ** 2).mean()
+    assert ae.test(model, images) == pytest.approx(expected, rel=1e-5)
+    assert ae.test(model, images, batch_size=7) == pytest.approx(expected, rel=1e-5)  # ragged batches
+
+
+def test_pca_finds_the_axes_a_synthetic_set_was_made_from():
+    torch.manual_seed(0)
+    axes, _ = torch.linalg.qr(torch.randn(784, 3))                 # orthonormal (784, 3)
+    random = torch.randn(5000, 3)
+    columns, _ = torch.linalg.qr(random - random.mean(0))         # zero-mean, uncorrelated
+    coefficients = columns * 5000 ** 0.5 * torch.tensor([0.3, 0.2, 0.1])  # stds 0.3, 0.2, 0.1
+    mean = torch.rand(784) * 0.5
+    images = coefficients @ axes.T + mean                           # exactly 3-dimensional
+    found_mean, found = ae.pca(images)
+    assert torch.allclose(found_mean, images.mean(0), atol=1e-6)
+    assert torch.allclose((found.T @ axes).abs(), torch.eye(3), atol=1e-4)   # same axes, in order
+    assert ae.pca_test_loss(images, found_mean, found) < 1e-10
+    spread = ((images - images.mean(0)) ** 2).mean().item()       # rebuilt from the mean image
+    assert ae.pca_test_loss(images, found_mean, found[:, :0]) == pytest.approx(spread, rel=1e-4)
+    assert ae.pca_test_loss(images, found_mean, found[:, :1]) == pytest.approx(
+        spread * (0.2 ** 2 + 0.1 ** 2) / (0.3 ** 2 + 0.2 ** 2 + 0.1 ** 2), rel=0.05)
+
+
+def test_knn_votes_among_the_5_nearest_and_breaks_ties_towards_the_smaller_label():
+    train = torch.tensor([[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [10, 0, 0], [11, 0, 0], [12, 0, 0],
+                          [13, 0, 0], [50, 0, 0]])
+    labels = torch.tensor([1, 1, 1, 7, 7, 7, 7, 3])
+    queries = torch.tensor([[0.5, 0, 0], [11.5, 0, 0], [5.0, 0, 0], [40, 0, 0]])
+    # 5 nearest: 1,1,1,7,7 -> 1 | 7,7,7,7,1 -> 7 | 1,1,1,7,7 -> 1 | 3,7,7,7,7 -> 7
+    assert ae.knn_accuracy(train, labels, queries, torch.tensor([1, 7, 1, 7])) == 1.0
+    assert ae.knn_accuracy(train, labels, queries, torch.tensor([1, 7, 7, 3])) == 0.5
+    tie = torch.tensor([[0.0, 0], [0.1, 0], [5, 0], [5.1, 0], [9, 0]])
+    assert ae.knn_accuracy(tie, torch.tensor([4, 4, 2, 2, 0]), torch.tensor([[2.5, 0]]),
+                           torch.tensor([2])) == 1.0          # 2 votes each for 4 and 2: 2 wins
 
 
 def brute_force_neighbours(train, queries, k):
@@ -36,29 +80,34 @@ def test_nearest_neighbours_are_the_exact_ones(n, size):
     assert (found.sort(1).values == expected.sort(1).values).float().mean() > 0.99
 
 
-sklearn = pytest.importorskip("sklearn", reason="scikit-learn is a test-only reference: "
-                              "pip install scikit-learn (bash .ci/run installs it)")
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors  # noqa: E402
+@pytest.fixture
+def reference():
+    """scikit-learn, an independent reference: a test-only dependency, so these tests skip without it."""
+    pytest.importorskip("sklearn", reason="scikit-learn is a test-only reference: "
+                        "pip install scikit-learn (bash .ci/run installs it)")
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+    return types.SimpleNamespace(PCA=PCA, KNeighborsClassifier=KNeighborsClassifier,
+                                 NearestNeighbors=NearestNeighbors)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 30])
-def test_nearest_neighbours_agree_with_scikit_learn(size):
+def test_nearest_neighbours_agree_with_scikit_learn(size, reference):
     generator = torch.Generator().manual_seed(size)
     train, _ = clustered(3000, size, generator)
     queries, _ = clustered(500, size, generator)
     ours = ae.nearest_neighbours(train, queries, 5).sort(1).values
-    theirs = NearestNeighbors(n_neighbors=5).fit(train.numpy()).kneighbors(
+    theirs = reference.NearestNeighbors(n_neighbors=5).fit(train.numpy()).kneighbors(
         queries.numpy(), return_distance=False)
     assert (ours == torch.from_numpy(theirs).sort(1).values).all(1).float().mean() > 0.99
 
 
 @pytest.mark.parametrize("size", [1, 3, 12])
-def test_knn_accuracy_is_scikit_learns_k_neighbours_classifier(size):
+def test_knn_accuracy_is_scikit_learns_k_neighbours_classifier(size, reference):
     generator = torch.Generator().manual_seed(10 + size)
     train, labels = clustered(4000, size, generator)
     test, test_labels = clustered(1000, size, generator)
-    theirs = KNeighborsClassifier(n_neighbors=5).fit(train.numpy(), labels.numpy()).score(
+    theirs = reference.KNeighborsClassifier(n_neighbors=5).fit(train.numpy(), labels.numpy()).score(
         test.numpy(), test_labels.numpy())
     ours = ae.knn_accuracy(train, labels, test, test_labels)
     assert 0.15 < ours < 1          # chance is 0.1: a test that can tell right votes from wrong
@@ -66,16 +115,31 @@ def test_knn_accuracy_is_scikit_learns_k_neighbours_classifier(size):
 
 
 @pytest.mark.parametrize("components", [1, 3, 30])
-def test_pca_is_scikit_learns(components):
+def test_pca_is_scikit_learns(components, reference):
     generator = torch.Generator().manual_seed(components)
     # 2000 images of 784 pixels in [0, 1] with a few strong directions, as digits have
     basis = torch.rand(40, 784, generator=generator)
     images = (torch.rand(2000, 40, generator=generator) ** 3 @ basis / 4).clamp(0, 1)
     mean, axes = ae.pca(images, components)
-    reference = PCA(n_components=components, svd_solver="full").fit(images.double().numpy())
-    assert torch.allclose(mean.double(), torch.from_numpy(reference.mean_), atol=1e-5)
-    their_axes = torch.from_numpy(reference.components_.T).float()     # (784, components)
+    theirs = reference.PCA(n_components=components, svd_solver="full").fit(images.double().numpy())
+    assert torch.allclose(mean.double(), torch.from_numpy(theirs.mean_), atol=1e-5)
+    their_axes = torch.from_numpy(theirs.components_.T).float()     # (784, components)
     assert torch.allclose((axes.T @ their_axes).abs(), torch.eye(components), atol=1e-3)
-    rebuilt = reference.inverse_transform(reference.transform(images.double().numpy()))
+    rebuilt = theirs.inverse_transform(theirs.transform(images.double().numpy()))
     their_loss = ((torch.from_numpy(rebuilt) - images.double()) ** 2).mean().item()
     assert ae.pca_test_loss(images, mean, axes) == pytest.approx(their_loss, rel=1e-4)
+
+
+def test_the_linear_autoencoder_reaches_pcas_loss(synthetic_mnist):
+    root, _ = synthetic_mnist
+    images = ae.to_float_images(ae.load_mnist(str(root), download=False)[0], torch.device("cpu"))
+    torch.manual_seed(0)
+    args = ae.parse_args(["--activation", "linear", "--batch-size", "32"])
+    model = ae.AutoEncoder(args.hidden, args.code_size, args.activation)
+    optimizer = ae.make_optimizer(model, args.lr)
+    history = {"train_losses": [], "epoch_seconds": []}
+    for epoch in range(12):
+        ae.train(args, model, optimizer, images, epoch, history)
+    mean, axes = ae.pca(images, 3)
+    assert ae.test(model, images) == pytest.approx(ae.pca_test_loss(images, mean, axes), rel=0.02)
+    assert ae.test(model, images) >= ae.pca_test_loss(images, mean, axes) * 0.999  # PCA is the best

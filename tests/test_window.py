@@ -7,7 +7,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from conftest import headless_env, start_script
+from conftest import headless_env, run_script, start_script
 
 TOOLS = ("Xvfb", "import", "xdotool")   # packages xvfb, imagemagick, xdotool
 pytestmark = pytest.mark.skipif(
@@ -64,3 +64,11 @@ def test_the_window_opens_updates_shows_the_codes_and_ends_when_closed(synthetic
     out, err = run.communicate(timeout=30)
     assert run.returncode == 0, err
     assert err == ""
+
+
+def test_without_a_screen_a_gui_backend_never_blocks(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist      # no --no-show, no DISPLAY, and a GUI backend asked for
+    result = run_script("--epochs", 1, "--data-dir", root, "--out-dir", tmp_path, "--no-gif",
+                        env=headless_env(MPLBACKEND="TkAgg"), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "latent_3d.png").exists()

@@ -1,0 +1,111 @@
+"""main: whole runs of the script, on synthetic data and on real MNIST."""
+import json
+import re
+import subprocess
+import sys
+
+import PIL.Image
+import PIL.ImageSequence
+import matplotlib.image
+import numpy as np
+import pytest
+
+import autoencoder as ae
+from conftest import LOSS_LINE, REPO, headless_env, run_script
+
+
+def test_importing_does_nothing(tmp_path):
+    result = subprocess.run([sys.executable, "-c", "import autoencoder"], cwd=tmp_path,
+                            env=headless_env(PYTHONPATH=str(REPO)), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == ""
+    assert list(tmp_path.iterdir()) == []       # no download, no results folder
+
+
+def test_a_headless_run_prints_the_tutorials_lines_and_writes_its_files(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    out = tmp_path / "new" / "results"         # created when missing
+    result = run_script("--epochs", 2, "--batch-size", 16, "--data-dir", root, "--out-dir", out,
+                        "--no-show")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""                  # no traceback, no warning
+    assert result.stdout.startswith("Device: cpu\n")
+    assert "Training images: (2000, 28, 28), labels: (2000,)" in result.stdout
+    printed = [(int(e), float(loss)) for e, loss in LOSS_LINE.findall(result.stdout)]
+    assert [e for e, _ in printed] == [0, 0, 1, 1]
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["device"] == "cpu"
+    assert metrics["config"]["epochs"] == 2 and metrics["config"]["batch_size"] == 16
+    assert [(m["epoch"], round(m["loss"], 4)) for m in metrics["train_losses"]] == printed
+    assert [m["step"] for m in metrics["train_losses"]] == [0, 100, 0, 100]
+    assert len(metrics["epoch_seconds"]) == 2 and all(s > 0 for s in metrics["epoch_seconds"])
+    assert len(metrics["test_loss"]) == 2 and re.search(r"^Epoch:  1 \| test loss:  0\.\d{4}",
+                                                         result.stdout, re.M)
+    for key in ("final_test_loss", "pca_test_loss", "mean_image_test_loss"):
+        assert 0 < metrics[key] < 0.2, key
+    assert 0 <= metrics["pca_knn_accuracy"] <= 1 and 0 <= metrics["knn_accuracy"] <= 1
+    assert "Test MSE per pixel: autoencoder" in result.stdout
+    assert "5-nearest-neighbour accuracy" in result.stdout
+
+    for name in ("reconstructions.png", "latent_3d.png", "loss.png"):
+        picture = matplotlib.image.imread(out / name)
+        assert picture.ndim == 3 and picture.shape[0] > 200
+        assert picture[..., :3].std() > 0.05, f"{name} is blank"
+
+    # one frame per figure update (2 epochs x steps 0 and 100, and the end), the end held 2 s
+    frames, durations = gif_frames(out / "reconstructions.gif")
+    assert len(frames) == 5 and durations[-1] >= 2000
+    assert all((a != b).any() for a, b in zip(frames, frames[1:]))     # each frame shows a change
+    frames, _ = gif_frames(out / "latent_3d.gif")
+    assert len(frames) == 36 and all((a != b).any() for a, b in zip(frames, frames[1:]))
+    assert re.search(r"^Animations: reconstructions.gif \(5 frames\) and latent_3d.gif took "
+                     r"[\d.]+ s", result.stdout, re.M)
+
+
+def gif_frames(path):
+    """The frames of a GIF as arrays, and how long each is shown (ms)."""
+    with PIL.Image.open(path) as gif:
+        frames = [(np.asarray(frame.convert("RGB")), frame.info["duration"])
+                  for frame in PIL.ImageSequence.Iterator(gif)]
+    return [f for f, _ in frames], [d for _, d in frames]
+
+
+def test_no_gif_skips_the_animations_and_no_figure_is_left_open(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    ae.main(["--epochs", "1", "--data-dir", str(root), "--out-dir", str(tmp_path), "--no-show",
+             "--no-gif"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "autoencoder.pt", "code_grid.png", "generated.png", "interpolation.png", "latent_3d.png",
+        "loss.png", "metrics.json", "reconstructions.png", "worst.png"]
+    assert ae.plt.get_fignums() == []
+
+
+def test_one_epoch_on_real_mnist_reaches_the_tutorials_loss(real_mnist, tmp_path):
+    result = run_script("--epochs", 1, "--data-dir", real_mnist, "--out-dir", tmp_path,
+                        "--no-download", "--no-show", "--no-gif")
+    assert result.returncode == 0, result.stderr
+    losses = [float(loss) for _, loss in LOSS_LINE.findall(result.stdout)]
+    assert len(losses) == 10                    # steps 0, 100, ..., 900 of 938
+    assert losses[-1] < 0.06
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "reconstructions.png", "latent_3d.png", "loss.png", "metrics.json", "autoencoder.pt",
+        "generated.png", "code_grid.png", "interpolation.png", "worst.png"}
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["pca_test_loss"] == pytest.approx(0.0516, abs=5e-4)     # the known answer
+    assert metrics["mean_image_test_loss"] == pytest.approx(0.067, abs=1e-3)
+    assert len(metrics["test_loss"]) == 1 and metrics["test_loss"][0] < 0.0516 + 0.003
+    assert metrics["knn_accuracy"] > metrics["pca_knn_accuracy"] > 0.3
+
+
+def test_the_readmes_reading_table_points_at_the_lines_it_names():
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## Reading along with the tutorial"):readme.index("## What you see")]
+    lines = (REPO / "autoencoder.py").read_text().splitlines()
+    references = re.findall(r"`([^`]+)` \(line (\d+)\)", table)
+    assert len(references) >= 15
+    for snippet, number in references:
+        assert snippet in lines[int(number) - 1], f"README: `{snippet}` is not on line {number}"
+    boundary = int(dict(references)["# The lesson ends here"])
+    assert max(int(n) for _, n in references) <= boundary   # every step of the lesson above the line
+    assert boundary <= 280, "the lesson should stay about 250 lines long: move additions below the line"
