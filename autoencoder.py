@@ -49,6 +49,8 @@ N_TEST_IMG = 5          # digits shown in the live figure
 SEED = 1                # reproducible
 DATA_DIR = "./mnist/"
 OUT_DIR = "./results/"
+LOSS = "mse"            # mse, the tutorial's; or bce, the cross-entropy of Hinton & Salakhutdinov
+SCHEDULE = "constant"   # the learning rate over the run: constant, the tutorial's; onecycle; cosine
 LOG_EVERY = 100         # steps between loss lines and figure updates, as in the tutorial
 N_PLOT = 200            # codes drawn in the 3-D scatter
 
@@ -59,7 +61,8 @@ CODE_SIZE = 3           # numbers in each code: 3 can be drawn in 3-D
 ACTIVATION = "tanh"     # tanh, relu, elu, sigmoid, or linear (no non-linearity at all)
 WEIGHT_DECAY = 0.0      # L2 penalty on the weights, through Adam's weight_decay
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
-# The variants' defaults (NOISE, VARIATIONAL, ...) sit in their sections below the lesson
+# The defaults of the flags beyond the lesson (NOISE, VARIATIONAL, ...) sit below it, in the
+# command line's section
 
 
 # ---- Mnist digits dataset ----------------------------------------------------------------------
@@ -170,23 +173,26 @@ class LiveFigure:
         self.title = self.fig.suptitle(title, fontsize=10)
 
 
-def train(args, autoencoder, optimizer, images, epoch, history, figure=None, stop=None,
-          loss_func=loss_func):
+def train(args, autoencoder, optimizer, images, epoch, history, figure=None, stop=None):
     """One epoch of Adam on loss_func between each image and its reconstruction. Returns False
     if a stop signal ended it early; the log below raises FloatingPointError on a non-number."""
     autoencoder.train()
+    loss_func = training_loss(args, autoencoder)    # below: loss_func above, or --loss bce's
+    scheduler = make_scheduler(args, optimizer, epoch, len(images))     # below: --schedule's
     log = TrainingLog(epoch, images, args.batch_size, history)     # below: the bookkeeping
     for step, (b_x, b_y) in enumerate(batches(images, args.batch_size, args.noise, args.dropout)):
         encoded, decoded = autoencoder(b_x)
-        loss = loss_func(decoded, b_y)      # mean squared error
+        loss = loss_func(decoded, b_y)      # mean squared error, unless --loss bce
         optimizer.zero_grad(set_to_none=True)   # dropping the old gradients is cheaper than zeroing
         loss.backward()                     # backpropagation, compute gradients
         optimizer.step()                    # apply gradients
+        scheduler.step()                    # the next step's learning rate: constant by default
         log.keep(step, loss)
 
         if step % LOG_EVERY == 0:           # every 100 steps: the loss, and the figure redrawn
             value = loss.item()             # the only wait for the device between log lines
-            print(f"Epoch:  {epoch} | train loss: {value:.4f} | {log.progress(step, value)}")
+            progress = log.record(step, value)  # below: stops on a loss that is not a number
+            print(f"Epoch:  {epoch} | train loss: {value:.4f} | {progress}")
             if figure is not None:
                 figure.update(autoencoder, f"epoch {epoch}, step {step}: loss {value:.4f}")
         if stop is not None and stop.requested:
@@ -236,7 +242,7 @@ def main(argv=None):
     images = to_float_images(train_x, device)       # (60000, 784)
     test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
 
-    autoencoder = build_autoencoder(args).to(device)    # the AutoEncoder above, or a variant
+    autoencoder = build_autoencoder(args).to(device)    # AutoEncoder(args.hidden, ...), or a variant
     optimizer = make_optimizer(autoencoder, args.lr, args.weight_decay)
     history = resume(args.resume, args, autoencoder, optimizer) if args.resume else new_history()
     figure = LiveFigure(images[:args.n_test_img], how_to_show(args.no_show), args.code_size)
@@ -245,14 +251,13 @@ def main(argv=None):
     with StopOnCtrlC() as stop:     # until the files are written: a stop signal saves first
         with exit_if_diverged(args):
             for epoch in range(len(history["test_loss"]), args.epochs):
-                if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop,
-                             variant_loss(args, autoencoder)):
+                if not train(args, autoencoder, optimizer, images, epoch, history, figure, stop):
                     break           # stopped: the files are written below, then the run ends
                 clock.lap("training")
                 after_epoch(args, autoencoder, optimizer, test_images, history, figure)
                 clock.lap("tests and checkpoints")
-        end_training(args, autoencoder, optimizer, history, stop)  # a stopped run saves first
-        latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])   # 3-D scatter
+        end_training(args, autoencoder, optimizer, history, figure, stop)   # a stop saves first
+        latent = plot_codes(codes(autoencoder, images[:N_PLOT]), train_y[:N_PLOT])  # plot_latent
         write_results(args, autoencoder, optimizer, history, figure, latent,
                       (images, train_y, test_images, test_y), stop, clock)
     if figure.show == "window":
@@ -263,7 +268,7 @@ def main(argv=None):
 
 # ================================================================================================
 # The lesson ends here. Everything below goes beyond the tutorial, each part in its own section,
-# in the order main() meets it.
+# roughly in the order main() meets it.
 # ================================================================================================
 
 # ---- Beyond the tutorial: the command line -----------------------------------------------------
@@ -304,7 +309,7 @@ AT_LEAST_0 = number(float, lambda x: x >= 0, "of 0 or more")
 
 def parse_args(argv=None):
     parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its codes. "
-                                "Defaults are the constants at the top of autoencoder.py.")
+                                "Defaults are the constants in autoencoder.py (the hyperparameters at its top).")
     add_run_flags(parser)
     add_network_flags(parser)
     add_variant_flags(parser)
@@ -312,6 +317,9 @@ def parse_args(argv=None):
     args.hidden = list(args.hidden)     # the same type from the constant and from the flag
     if args.lr is None:
         args.lr = VAE_LR if args.variational else LR
+    if args.loss == "bce" and args.activation == "linear":
+        parser.error("argument --loss: bce needs pixels between 0 and 1, which the final sigmoid "
+                     "gives, and --activation linear has none: use --loss mse")
     if args.device != "auto" and args.device not in available_devices():
         parser.error(f"argument --device: {args.device} is not available on this machine: "
                      "use --device auto or --device cpu")
@@ -325,6 +333,13 @@ def add_run_flags(parser):
                         help="images per training step (default: %(default)s)")
     parser.add_argument("--lr", type=number(float),
                         help=f"Adam's learning rate (default: {LR}, or {VAE_LR} with --variational)")
+    parser.add_argument("--loss", choices=["mse", "bce"], default=LOSS,
+                        help="mse: the mean squared error per pixel; bce: the cross-entropy per "
+                        "pixel of Hinton & Salakhutdinov (2006) (default: %(default)s)")
+    parser.add_argument("--schedule", choices=["constant", "onecycle", "cosine"], default=SCHEDULE,
+                        help="the learning rate over the run: constant at --lr; onecycle: up to "
+                        "--lr in the first 30%% of the steps, then down to almost 0; cosine: from "
+                        "--lr down to 0 (default: %(default)s)")
     parser.add_argument("--n-test-img", default=N_TEST_IMG,
                         type=number(int, lambda n: 0 < n <= MAX_TEST_IMG, f"from 1 to {MAX_TEST_IMG}"),
                         metavar="N", help=f"digits in the live figure, 1 to {MAX_TEST_IMG} "
@@ -582,13 +597,6 @@ def corrupt(b_y, noise, dropout):
     return b_x
 
 
-def variant_loss(args, autoencoder):
-    """The tutorial's loss_func; for a variational autoencoder, with its KL term added."""
-    if not isinstance(autoencoder, VariationalAutoEncoder):
-        return loss_func
-    return lambda decoded, b_y: loss_func(decoded, b_y) + args.kl_weight * autoencoder.kl
-
-
 # ---- Beyond the tutorial: outputs that survive, checkpoints, --resume and Ctrl-C ----------------
 
 VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
@@ -612,8 +620,9 @@ def resume(path, args, autoencoder, optimizer):
     except (RuntimeError, ValueError, KeyError):    # saved by an older autoencoder.py
         sys.exit(f"error: {path} holds a model of another layout (an older autoencoder.py?): "
                  "start afresh without --resume")
-    for group in optimizer.param_groups:    # this run's --lr and --weight-decay, not the checkpoint's
-        group.update(lr=args.lr, weight_decay=args.weight_decay)
+    # this run's --lr and --weight-decay, not the checkpoint's; Adam's betas, which onecycle moves
+    for group in optimizer.param_groups:
+        group.update(lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.999))
     # an epoch stopped by Ctrl-C is trained again from its start: forget its logged losses
     history["train_losses"] = [entry for entry in history["train_losses"] if entry["epoch"] < done]
     print(f"Resuming from {path}: {done} epochs done")
@@ -695,21 +704,27 @@ def exit_if_diverged(args):
             f"; the last good checkpoint, {path}, is kept" if os.path.exists(path) else ""))
 
 
-def end_training(args, autoencoder, optimizer, history, stop):
+def end_training(args, autoencoder, optimizer, history, figure, stop):
     """From here on a signal quits at once. A run stopped by one saves its checkpoint now,
-    before any picture that might fail to be written."""
+    before any picture that might fail to be written; then the live figure's last frame."""
     stop.training = False
     if stop.requested:
         save_checkpoint(os.path.join(args.out_dir, "autoencoder.pt"), args, autoencoder, optimizer,
                         history)
+    figure.update(autoencoder, f"stopped {stop.where()}" if stop.requested else
+                  f"after {plural(len(history['test_loss']), 'epoch')}")
+    save_atomically(os.path.join(args.out_dir, "reconstructions.png"),
+                    lambda name: figure.fig.savefig(name, dpi=120))
 
 
 def after_epoch(args, autoencoder, optimizer, test_images, history, figure):
-    """The test loss on images never trained on, and a checkpoint to --resume from."""
+    """The test loss on images never trained on, and a checkpoint to --resume from; in Spyder,
+    the live figure's picture of the epoch."""
     show_epoch_picture(figure)
     history["test_loss"].append(test(autoencoder, test_images))
-    print(f"Epoch:  {len(history['test_loss']) - 1} | test loss:  {history['test_loss'][-1]:.4f} "
-          f"({len(test_images):,} unseen images)")
+    test_loss = history["test_loss"][-1]
+    print(f"Epoch:  {len(history['test_loss']) - 1} | test loss:  {test_loss:.4f}, "
+          f"{per_image(test_loss):.2f} per image ({len(test_images):,} unseen images)")
     save_checkpoint(os.path.join(args.out_dir, "autoencoder.pt"), args, autoencoder, optimizer, history)
 
 
@@ -745,18 +760,15 @@ def save_atomically(path, write):
 
 
 def write_results(args, autoencoder, optimizer, history, figure, latent, data, stop, clock):
-    """After training: the pictures, the evaluation, metrics.json and the animations. After a
-    stop signal, the checkpoint first and only what is quick; then the run ends."""
+    """After training: the scatter's picture, the evaluation, metrics.json and the animations.
+    After a stop signal only what is quick; then the run ends."""
     def out(name):
         return os.path.join(args.out_dir, name)
     done = len(history["test_loss"])
-    figure.update(autoencoder, f"stopped {stop.where()}" if stop.requested else
-                  f"after {plural(done, 'epoch')}")
-    save_atomically(out("reconstructions.png"), lambda name: figure.fig.savefig(name, dpi=120))
     scatter = latent_name(args.code_size)
     save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
     metrics = {"config": vars(args), "parameters": sum(p.numel() for p in autoencoder.parameters()),
-               "device": str(data[0].device), "torch": torch.__version__, **history}
+               "device": data[0].device.type, "torch": torch.__version__, **history}
     pictures = [] if stop.requested else evaluate_all(args, autoencoder, data, metrics, clock)
     save_losses_and_metrics(args, history, metrics, math.ceil(len(data[0]) / args.batch_size))
     files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
@@ -778,7 +790,7 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
 
 
 def save_losses_and_metrics(args, history, metrics, steps):
-    losses = plot_losses(history, steps, metrics.get("pca_test_loss"), args.code_size)
+    losses = plot_losses(history, steps, metrics.get("pca_test_loss"), args.code_size, args.loss)
     save_atomically(os.path.join(args.out_dir, "loss.png"), lambda name: losses.savefig(name, dpi=120))
     plt.close(losses)       # a file only: the windows stay the tutorial's two
     save_atomically(os.path.join(args.out_dir, "metrics.json"),
@@ -983,6 +995,69 @@ def latent_name(code_size):
     return f"latent_{min(code_size, 3)}d"
 
 
+# ---- Beyond the tutorial: the loss and the learning rate's schedule ----------------------------
+
+# Hinton & Salakhutdinov (2006) trained on this: each pixel taken as the probability of ink
+cross_entropy = nn.BCELoss()    # the mean over pixels of -(y log p + (1 - y) log(1 - p))
+
+
+def training_loss(args, autoencoder):
+    """The tutorial's loss_func, or --loss bce's cross-entropy; for a variational autoencoder,
+    with its KL term added."""
+    pixel_loss = loss_func if args.loss == "mse" else cross_entropy
+    if not isinstance(autoencoder, VariationalAutoEncoder):
+        return pixel_loss
+    return lambda decoded, b_y: pixel_loss(decoded, b_y) + args.kl_weight * autoencoder.kl
+
+
+def make_scheduler(args, optimizer, first_epoch, n_images):
+    """The learning rates of --schedule, to step after each optimizer step, from the first step of
+    first_epoch on."""
+    steps = math.ceil(n_images / args.batch_size)
+    return Schedule(optimizer, args.schedule, args.lr, args.epochs * steps, first_epoch * steps)
+
+
+class Schedule:
+    """Sets the learning rate of each step from the step's place in the whole run, so that
+    --resume picks the schedule up where it stopped. onecycle does what
+    torch.optim.lr_scheduler.OneCycleLR does by default: the rate climbs from lr/25 to lr along a
+    half cosine in the first 30 % of the steps, then falls to lr/250,000, while Adam's beta1
+    moves the other way, 0.95 to 0.85 and back. cosine: CosineAnnealingLR, from lr down to 0.
+    constant: lr at every step, as in the tutorial."""
+    def __init__(self, optimizer, kind, lr, total, done=0):
+        self.optimizer, self.kind, self.lr, self.total, self.done = optimizer, kind, lr, total, done
+        self.set(done)
+
+    def step(self):
+        self.done += 1
+        self.set(self.done)
+
+    def set(self, step):
+        lr, beta1 = self.rates(step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+            if beta1 is not None:
+                group["betas"] = (beta1, group["betas"][1])
+
+    def rates(self, step):
+        """The learning rate and Adam's beta1 (None: left as it is) of a step from 0."""
+        if self.kind == "constant":
+            return self.lr, None
+        if self.kind == "cosine":
+            return self.lr * 0.5 * (1 + math.cos(math.pi * min(step / self.total, 1))), None
+        top = 0.3 * self.total - 1     # OneCycleLR's step of the peak, pct_start 0.3
+        if step <= top:
+            part = step / top
+            return half_cosine(self.lr / 25, self.lr, part), half_cosine(0.95, 0.85, part)
+        part = min((step - top) / (self.total - 1 - top), 1)
+        return half_cosine(self.lr, self.lr / 25 / 1e4, part), half_cosine(0.85, 0.95, part)
+
+
+def half_cosine(start, end, part):
+    """From start (part 0) to end (part 1) along half a cosine."""
+    return end + (start - end) / 2 * (1 + math.cos(math.pi * part))
+
+
 # ---- Beyond the tutorial: progress, the log's bookkeeping and where the time goes --------------
 
 class TrainingLog:
@@ -999,8 +1074,8 @@ class TrainingLog:
     def keep(self, step, loss):
         self.losses[step] = loss.detach()
 
-    def progress(self, step, value):
-        """Checks the losses so far and logs value; returns "step  100/938 |   31,768 img/s"."""
+    def record(self, step, value):
+        """Checks the losses so far and keeps value; returns "step  100/938 |   31,768 img/s"."""
         check_finite(self.losses[:step + 1], self.epoch)
         now = time.perf_counter()
         rate = (LOG_EVERY if step else 1) * self.batch_size / max(now - self.last_line, 1e-9)
@@ -1050,7 +1125,9 @@ class Clock:
         self.last = now
 
     def __str__(self):
-        return " | ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
+        total = sum(self.seconds.values())
+        return f"{total:.1f} s ({total / 60:.1f} min) since main() started: " + " | ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
 
 
 # ---- Beyond the tutorial: evaluation, how good are the codes? ----------------------------------
@@ -1139,6 +1216,11 @@ def nearest_neighbours(train, queries, k, block=128):
     return torch.cat(found)
 
 
+def per_image(loss_per_pixel):
+    """A mean squared error per pixel as the squared error per image, the sum over 784 pixels."""
+    return 28 * 28 * loss_per_pixel
+
+
 def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels, test_loss):
     """test_loss and the kNN accuracy of the codes, beside those of PCA with as many components as
     the code has numbers, and the mean image's test loss; printed too.
@@ -1156,8 +1238,15 @@ def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels,
                                      test_labels),
         "pca_knn_accuracy": knn_accuracy(pca_train, labels, pca_test, test_labels),
     }
+    errors = []
+    for name in ("final_test", "pca_test", "mean_image_test"):
+        errors.append(per_image(results[f"{name}_loss"]))
+        results[f"{name}_error_per_image"] = errors[-1]
     print(f"Test MSE per pixel: autoencoder {test_loss:.4f} | PCA, {plural(size, 'component')} "
           "{pca_test_loss:.4f} | the mean image {mean_image_test_loss:.4f}".format(**results))
+    print("Test squared error per image, the sum over its 784 pixels (the unit of Hinton & "
+          f"Salakhutdinov, 2006): autoencoder {errors[0]:.2f} | PCA, {plural(size, 'component')} "
+          f"{errors[1]:.2f} | the mean image {errors[2]:.2f}")
     print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the {plural(size, 'number')} on the test "
           f"digits: autoencoder {results['knn_accuracy']:.1%} | PCA {results['pca_knn_accuracy']:.1%}")
     return results
@@ -1476,12 +1565,13 @@ def save_gif(path, images, durations):
         name, save_all=True, append_images=images[1:], duration=durations, loop=0))
 
 
-def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE):
+def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE, loss="mse"):
     """The logged train losses and the test loss of each epoch, against epochs."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     logged = history["train_losses"]
     ax.plot([e["epoch"] + e["step"] / steps for e in logged], [e["loss"] for e in logged],
-            ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps")
+            ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps"
+            + (" (its loss: the cross-entropy)" if loss == "bce" else ""))
     tested = history["test_loss"]
     ax.plot(range(1, len(tested) + 1), tested, "o-", label="test, after each epoch")
     if pca_test_loss is not None:
@@ -1489,7 +1579,7 @@ def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE):
                    label=f"test, PCA with {plural(code_size, 'component')}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean squared error per pixel")
+    ax.set_ylabel("mean squared error per pixel" if loss == "mse" else "loss per pixel")
     ax.grid(alpha=0.3)
     ax.legend()
     return fig

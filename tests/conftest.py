@@ -110,5 +110,5 @@ def train_epochs(images, epochs, batch_size, figure=None, model=None, flags=()):
     optimizer = ae.make_optimizer(model, args.lr, args.weight_decay)
     history = {"train_losses": [], "epoch_seconds": []}
     for epoch in range(epochs):
-        ae.train(args, model, optimizer, images, epoch, history, figure, loss_func=ae.variant_loss(args, model))
+        ae.train(args, model, optimizer, images, epoch, history, figure)
     return history

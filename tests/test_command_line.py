@@ -19,8 +19,11 @@ def test_editing_a_constant_changes_the_default(monkeypatch):
     monkeypatch.setattr(ae, "EPOCH", 3)
     monkeypatch.setattr(ae, "LR", 0.01)
     monkeypatch.setattr(ae, "DOWNLOAD_MNIST", False)
+    monkeypatch.setattr(ae, "LOSS", "bce")
+    monkeypatch.setattr(ae, "SCHEDULE", "onecycle")
     args = ae.parse_args([])
-    assert (args.epochs, args.lr, args.download) == (3, 0.01, False)
+    assert (args.epochs, args.lr, args.download, args.loss, args.schedule) == (3, 0.01, False, "bce",
+                                                                              "onecycle")
 
 
 def test_flags_override_the_constants():
@@ -29,7 +32,7 @@ def test_flags_override_the_constants():
                           "--no-download", "--no-show"])
     assert vars(args) == {"epochs": 2, "batch_size": 128, "lr": 0.001, "n_test_img": 8, "seed": 7,
                           "device": "cpu", "data_dir": "d", "out_dir": "o", "download": False,
-                          "no_show": True, "noise": 0.0, "dropout": 0.0, "variational": False,
+                          "no_show": True, "loss": "mse", "schedule": "constant", "noise": 0.0, "dropout": 0.0, "variational": False,
                           "kl_weight": 0.001, "tied": False, "resume": None, "gif": True,
                           "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
                           "weight_decay": 0.0}
@@ -45,7 +48,7 @@ def test_help_shows_every_default(capsys):
                           ("--data-dir", "./mnist/"), ("--out-dir", "./results/"),
                           ("--noise", "0.0"), ("--dropout", "0.0"), ("--kl-weight", "0.001"),
                           ("--hidden", "128,64,12"), ("--code-size", "3"), ("--activation", "tanh"),
-                          ("--weight-decay", "0.0")]:
+                          ("--weight-decay", "0.0"), ("--loss", "mse"), ("--schedule", "constant")]:
         assert re.search(rf"{flag} \S+ .*?\(default: {re.escape(default)}[),]", text), flag
     assert "--no-download" in text and "--no-show" in text
 
@@ -60,6 +63,8 @@ def test_help_shows_every_default(capsys):
     (["--hidden", "12,abc"], "--hidden"), (["--hidden", "128,,12"], "--hidden"),
     (["--code-size", "0"], "--code-size"), (["--code-size", "785"], "--code-size"),
     (["--activation", "foo"], "--activation"), (["--weight-decay", "-0.001"], "--weight-decay"),
+    (["--loss", "l1"], "--loss"), (["--loss", "bce", "--activation", "linear"], "--loss"),
+    (["--schedule", "step"], "--schedule"),
 ])
 def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:

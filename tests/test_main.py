@@ -46,6 +46,13 @@ def test_a_headless_run_prints_the_tutorials_lines_and_writes_its_files(syntheti
         assert 0 < metrics[key] < 0.2, key
     assert 0 <= metrics["pca_knn_accuracy"] <= 1 and 0 <= metrics["knn_accuracy"] <= 1
     assert "Test MSE per pixel: autoencoder" in result.stdout
+    for name in ("final_test", "pca_test", "mean_image_test"):      # the unit of the 2006 paper
+        assert metrics[f"{name}_error_per_image"] == pytest.approx(784 * metrics[f"{name}_loss"])
+    line = re.search(r"^Test squared error per image, .*: autoencoder ([\d.]+) \| "
+                     r"PCA, 3 components ([\d.]+) \| the mean image ([\d.]+)$", result.stdout, re.M)
+    assert [float(x) for x in line.groups()] == [round(metrics[f"{name}_error_per_image"], 2) for name in
+                                                 ("final_test", "pca_test", "mean_image_test")]
+    assert re.search(r"^Epoch:  1 \| test loss:  0\.\d{4}, \d+\.\d\d per image", result.stdout, re.M)
     assert "5-nearest-neighbour accuracy" in result.stdout
 
     for name in ("reconstructions.png", "latent_3d.png", "loss.png"):

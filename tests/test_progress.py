@@ -49,4 +49,4 @@ def test_the_clock_adds_each_laps_seconds_to_its_name(monkeypatch):
     clock.lap("pictures")           # 0.5 s
     clock.lap("training")           # 2.0 s more
     assert clock.seconds == {"training": 3.5, "pictures": 0.5}
-    assert str(clock) == "training 3.5 s | pictures 0.5 s"
+    assert str(clock) == "4.0 s (0.1 min) since main() started: training 3.5 s | pictures 0.5 s"

@@ -1,4 +1,5 @@
 """The variants beside the tutorial's model: variational, tied, denoising (noise and dropout)."""
+import copy
 import json
 
 import pytest
@@ -101,10 +102,10 @@ def test_the_flags_build_the_tutorials_model_or_a_variant_beside_it(flags, kind,
 
 def test_the_vae_adds_its_weighted_kl_term_to_the_tutorials_loss():
     torch.manual_seed(0)
-    assert ae.variant_loss(ae.parse_args([]), AutoEncoder()) is ae.loss_func
+    assert ae.training_loss(ae.parse_args([]), AutoEncoder()) is ae.loss_func
     model, x = ae.VariationalAutoEncoder(), torch.rand(4, 784)
     _, decoded = model(x)
-    loss = ae.variant_loss(ae.parse_args(["--variational", "--kl-weight", "0.5"]), model)(decoded, x)
+    loss = ae.training_loss(ae.parse_args(["--variational", "--kl-weight", "0.5"]), model)(decoded, x)
     expected = ((decoded - x) ** 2).mean() + 0.5 * model.kl
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
@@ -154,3 +155,22 @@ def test_each_variant_runs_with_another_code_size(synthetic_mnist, tmp_path, var
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert (tmp_path / "latent_3d.png").exists() and "PCA, 5 components" in result.stdout
     assert "AutoEncoder: 784-64-5-64-784, relu" in result.stdout
+
+
+def test_train_makes_the_noisy_input_and_adds_the_vaes_kl_term(synthetic_mnist):
+    images = synthetic_images(synthetic_mnist)[:64]
+    args = ae.parse_args(["--variational", "--kl-weight", "10", "--noise", "0.2", "--batch-size", "64"])
+    torch.manual_seed(0)
+    model = ae.VariationalAutoEncoder()
+    start = copy.deepcopy(model.state_dict())
+    history = {"train_losses": [], "epoch_seconds": []}
+    torch.manual_seed(1)
+    ae.train(args, model, ae.make_optimizer(model, args.lr), images, 0, history)
+    model.load_state_dict(start)        # the same first step, by hand
+    model.train()
+    torch.manual_seed(1)
+    b_y = images[torch.randperm(64)]
+    b_x = (b_y + 0.2 * torch.randn_like(b_y)).clamp(0, 1)
+    _, decoded = model(b_x)
+    expected = ((decoded - b_y) ** 2).mean() + 10 * model.kl
+    assert history["train_losses"][0]["loss"] == pytest.approx(expected.item(), rel=1e-5)
