@@ -1,6 +1,7 @@
 """Fixtures: small synthetic MNIST in torchvision's layout, and the real one when it is here."""
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -85,9 +86,31 @@ def run_script(*args, cwd=REPO, env=None, timeout=300):
 
 
 def start_script(*args, env=None):
-    """Start autoencoder.py as a real process whose lines arrive as soon as they are printed."""
-    return subprocess.Popen(script(*args), env={**(env or headless_env()), "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Start autoencoder.py as a real process whose lines arrive as soon as they are printed, as
+    from a terminal: SIGHUP at its default, even when this test run was started under nohup
+    (which ignores it, and a program keeps an ignored signal ignored). Killed after the test."""
+    process = subprocess.Popen(script(*args), env={**(env or headless_env()), "PYTHONUNBUFFERED": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sighup if hasattr(signal, "SIGHUP") else None)
+    STARTED.append(process)
+    return process
+
+
+def default_sighup():
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+STARTED = []    # processes of start_script: none outlives its test, even one that failed
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_running():
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def layer_plan(sequential):
