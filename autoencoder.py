@@ -1573,7 +1573,8 @@ def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE, loss="m
             ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps"
             + (" (its loss: the cross-entropy)" if loss == "bce" else ""))
     tested = history["test_loss"]
-    ax.plot(range(1, len(tested) + 1), tested, "o-", label="test, after each epoch")
+    ax.plot(range(1, len(tested) + 1), tested, "o-",
+            label="test, after each epoch" + (" (its squared error)" if loss == "bce" else ""))
     if pca_test_loss is not None:
         ax.axhline(pca_test_loss, color="gray", ls="--",
                    label=f"test, PCA with {plural(code_size, 'component')}")
