@@ -308,8 +308,8 @@ AT_LEAST_0 = number(float, lambda x: x >= 0, "of 0 or more")
 
 
 def parse_args(argv=None):
-    parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its codes. "
-                                "Defaults are the constants in autoencoder.py (the hyperparameters at its top).")
+    parser = Parser(description="Train the tutorial's MNIST autoencoder and plot its codes. Defaults "
+                                "are the constants in autoencoder.py (the hyperparameters at its top).")
     add_run_flags(parser)
     add_network_flags(parser)
     add_variant_flags(parser)
@@ -603,6 +603,11 @@ VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "varia
                  "tied")     # --resume keeps these
 
 
+def out_path(args, name):
+    """Where a file of this run goes: name inside --out-dir."""
+    return os.path.join(args.out_dir, name)
+
+
 def new_history():
     return {"train_losses": [], "epoch_seconds": [], "test_loss": []}
 
@@ -699,7 +704,7 @@ def exit_if_diverged(args):
     try:
         yield
     except FloatingPointError as err:
-        path = os.path.join(args.out_dir, "autoencoder.pt")
+        path = out_path(args, "autoencoder.pt")
         sys.exit(f"error: training diverged: {err}: try a smaller --lr than {args.lr}" + (
             f"; the last good checkpoint, {path}, is kept" if os.path.exists(path) else ""))
 
@@ -709,11 +714,11 @@ def end_training(args, autoencoder, optimizer, history, figure, stop):
     before any picture that might fail to be written; then the live figure's last frame."""
     stop.training = False
     if stop.requested:
-        save_checkpoint(os.path.join(args.out_dir, "autoencoder.pt"), args, autoencoder, optimizer,
+        save_checkpoint(out_path(args, "autoencoder.pt"), args, autoencoder, optimizer,
                         history)
     figure.update(autoencoder, f"stopped {stop.where()}" if stop.requested else
                   f"after {plural(len(history['test_loss']), 'epoch')}")
-    save_atomically(os.path.join(args.out_dir, "reconstructions.png"),
+    save_atomically(out_path(args, "reconstructions.png"),
                     lambda name: figure.fig.savefig(name, dpi=120))
 
 
@@ -725,7 +730,7 @@ def after_epoch(args, autoencoder, optimizer, test_images, history, figure):
     test_loss = history["test_loss"][-1]
     print(f"Epoch:  {len(history['test_loss']) - 1} | test loss:  {test_loss:.4f}, "
           f"{per_image(test_loss):.2f} per image ({len(test_images):,} unseen images)")
-    save_checkpoint(os.path.join(args.out_dir, "autoencoder.pt"), args, autoencoder, optimizer, history)
+    save_checkpoint(out_path(args, "autoencoder.pt"), args, autoencoder, optimizer, history)
 
 
 def save_checkpoint(path, args, autoencoder, optimizer, history):
@@ -763,7 +768,7 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
     """After training: the scatter's picture, the evaluation, metrics.json and the animations.
     After a stop signal only what is quick; then the run ends."""
     def out(name):
-        return os.path.join(args.out_dir, name)
+        return out_path(args, name)
     done = len(history["test_loss"])
     scatter = latent_name(args.code_size)
     save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
@@ -791,9 +796,9 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
 
 def save_losses_and_metrics(args, history, metrics, steps):
     losses = plot_losses(history, steps, metrics.get("pca_test_loss"), args.code_size, args.loss)
-    save_atomically(os.path.join(args.out_dir, "loss.png"), lambda name: losses.savefig(name, dpi=120))
+    save_atomically(out_path(args, "loss.png"), lambda name: losses.savefig(name, dpi=120))
     plt.close(losses)       # a file only: the windows stay the tutorial's two
-    save_atomically(os.path.join(args.out_dir, "metrics.json"),
+    save_atomically(out_path(args, "metrics.json"),
                     lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
 
 
@@ -1276,7 +1281,7 @@ def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels):
     if args.noise:
         figures["denoised.png"] = plot_denoised(autoencoder, test_images, args.noise, generator)
     for name, fig in figures.items():   # files only: the windows stay the tutorial's two
-        save_atomically(os.path.join(args.out_dir, name), lambda path: fig.savefig(path, dpi=100))
+        save_atomically(out_path(args, name), lambda path: fig.savefig(path, dpi=100))
     labels = test_labels.cpu()
     by_digit = [losses[labels == digit].mean().item() if (labels == digit).any() else None
                 for digit in range(10)]     # None: no test image of that digit
@@ -1437,10 +1442,10 @@ def save_animations(args, figure, latent, scatter):
     """reconstructions.gif, every update of the live figure, and latent_3d.gif, the 3-D scatter
     turning; returns their names."""
     start = time.perf_counter()
-    save_replay(figure, os.path.join(args.out_dir, "reconstructions.gif"))
+    save_replay(figure, out_path(args, "reconstructions.gif"))
     turning = scatter == "latent_3d"    # a flat scatter has no other side to turn to
     if turning:
-        save_turning(latent, os.path.join(args.out_dir, "latent_3d.gif"))
+        save_turning(latent, out_path(args, "latent_3d.gif"))
     print(f"Animations: reconstructions.gif ({len(figure.frames)} frames)"
           + " and latent_3d.gif" * turning
           + f" took {time.perf_counter() - start:.1f} s (--no-gif skips them)")
