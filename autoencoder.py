@@ -127,6 +127,19 @@ def make_optimizer(autoencoder, lr=LR, weight_decay=WEIGHT_DECAY):
 loss_func = nn.MSELoss()    # the mean squared error per pixel, between image and reconstruction
 
 
+@contextlib.contextmanager
+def evaluating(autoencoder):
+    """Eval mode (a variational code's mean, not a random draw) and no gradients inside `with`;
+    the mode it was in is restored after."""
+    training = autoencoder.training
+    autoencoder.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        autoencoder.train(training)
+
+
 class LiveFigure:
     """view_data on top, their reconstructions below, redrawn every LOG_EVERY steps. show:
     "window", "notebook", "pictures" or None for files only (how_to_show below decides)."""
@@ -153,11 +166,8 @@ class LiveFigure:
             plt.show(block=False)
 
     def update(self, autoencoder, title):
-        training = autoencoder.training
-        autoencoder.eval()          # a variational code's mean, not a random draw
-        with torch.no_grad():
+        with evaluating(autoencoder):
             encoded_data, decoded_data = autoencoder(self.view_data)
-        autoencoder.train(training)
         self.frames.append((title, decoded_data.cpu(), encoded_data.cpu()))
         self.draw(*self.frames[-1])
         if self.show == "window":   # otherwise nothing is drawn until a picture is made
@@ -204,8 +214,7 @@ def train(args, autoencoder, optimizer, images, epoch, history, figure=None, sto
 
 def codes(autoencoder, images, batch_size=1000):
     """The code of each image, (N, code size): the encoder alone, in batches, without training."""
-    autoencoder.eval()
-    with torch.no_grad():
+    with evaluating(autoencoder):
         return torch.cat([autoencoder.encoder(x) for x in images.split(batch_size)])
 
 
@@ -315,6 +324,9 @@ def parse_args(argv=None):
     add_variant_flags(parser)
     args = parser.parse_args(argv)
     args.hidden = list(args.hidden)     # the same type from the constant and from the flag
+    args.schedule_start = 0     # the epoch where --schedule starts; a --resume may start anew
+    if args.resume:     # below: the checkpoint's flags, except those given again
+        continue_run(args, flags_given(parser, argv, args))
     if args.lr is None:
         args.lr = VAE_LR if args.variational else LR
     if args.loss == "bce" and args.activation == "linear":
@@ -396,6 +408,13 @@ def add_variant_flags(parser):
                           "(default: %(default)s)")
 
 
+def flags_given(parser, argv, args):
+    """The names of the flags that the command line gives, rather than leaving at their defaults."""
+    unset = object()    # argparse fills in a default only where the namespace has no value
+    given = parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(vars(args), unset)))
+    return {name for name, value in vars(given).items() if value is not unset}
+
+
 def layer_sizes(text):
     """An argparse type: whole numbers above 0 separated by commas, such as 128,64,12; '' for none."""
     allowed = "use whole numbers above 0 separated by commas, such as 128,64,12, or '' for none"
@@ -454,6 +473,7 @@ def check_data_files(root, download):
 def download_errors_in_one_line(root, download):
     """A failed or stalled download, or files that are missing, end the run in one line."""
     raw = os.path.join(root, "MNIST", "raw")
+    timeout = socket.getdefaulttimeout()    # restored after: a notebook's later cells keep theirs
     socket.setdefaulttimeout(10)    # a connection that stalls fails in seconds, not never
     put_files = f"put the four IDX files (train-images-idx3-ubyte, ...) into {raw}/ and run again"
     try:
@@ -468,6 +488,8 @@ def download_errors_in_one_line(root, download):
     except OSError as err:      # a stalled connection, or a folder that cannot be written
         reason = "the connection timed out" if isinstance(err, TimeoutError) else err.strerror
         sys.exit(f"error: could not download MNIST ({reason or err}): {put_files}")
+    finally:
+        socket.setdefaulttimeout(timeout)
 
 
 def unpack_gz_files(raw, download):
@@ -500,7 +522,12 @@ def check_idx_files(raw, train, download, unpacked=()):
         path = os.path.join(raw, name)
         if not os.path.exists(path):
             return      # torchvision downloads missing files, or says that they are missing
-        problem, count = idx_problem(path, shape)
+        try:
+            problem, count = idx_problem(path, shape)
+        except OSError as err:      # a folder, or a file this user may not read
+            sys.exit(f"error: {path} cannot be read ({err.strerror or err}): "
+                     + ("delete it and run again to download it" if download else
+                        "put the original file there"))
         if problem and path in unpacked:   # name the .gz, and unpack it again next time
             os.remove(path)
             sys.exit(f"error: {path}.gz unpacks to a damaged file: {name} {problem}: "
@@ -599,8 +626,15 @@ def corrupt(b_y, noise, dropout):
 
 # ---- Beyond the tutorial: outputs that survive, checkpoints, --resume and Ctrl-C ----------------
 
+# --resume continues the run as it was: these flags come from the checkpoint, and given again
+# with another value they are refused, since they would make it another model or another loss
 VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
-                 "tied")     # --resume keeps these
+                 "tied", "loss", "schedule")
+# these come from the checkpoint too, but given again they are honoured, and printed
+TRAINING_FLAGS = ("lr", "batch_size", "weight_decay", "seed")
+OLDER_CONFIG = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "noise": 0.0,
+                "dropout": 0.0, "variational": False, "kl_weight": 0.001, "tied": False,
+                "loss": "mse", "schedule": "constant", "schedule_start": 0, "weight_decay": 0.0}
 
 
 def out_path(args, name):
@@ -612,46 +646,79 @@ def new_history():
     return {"train_losses": [], "epoch_seconds": [], "test_loss": []}
 
 
-def resume(path, args, autoencoder, optimizer):
-    """Load a checkpoint of the same variant into the model and optimizer; return its history."""
-    checkpoint = load_checkpoint(path, args)
-    history, done = checkpoint["history"], checkpoint["epoch"]
+def continue_run(args, given):
+    """--resume: the checkpoint's flags in args, but for those given (the names of flags_given),
+    which must fit; a finished scheduled run asked for more epochs starts a new schedule."""
+    config, done = load_checkpoint(args.resume)
+    path, planned = args.resume, config["epochs"]
+    differ = [name for name in VARIANT_FLAGS if name in given and getattr(args, name) != config[name]]
+    if differ:
+        sys.exit(f"error: {path} was trained with {flags(differ, config)} but this run has "
+                 f"{flags(differ, vars(args))}: use the same flags, or leave them out to keep the "
+                 "checkpoint's, or start afresh without --resume")
+    for name in VARIANT_FLAGS + TRAINING_FLAGS + ("epochs", "schedule_start"):
+        if name not in given:
+            setattr(args, name, config.get(name, getattr(args, name)))
     if done >= args.epochs:
         sys.exit(f"error: {path} has already trained {done} epochs: ask for more with --epochs "
                  f"{done + EPOCH}, for example")
+    if args.schedule != "constant" and done < planned != args.epochs:
+        sys.exit(f"error: {path} stopped in epoch {done} of its {args.schedule} schedule over "
+                 f"{planned} epochs: resume it without --epochs (or with --epochs {planned}), "
+                 "then ask for more")
+    if args.schedule != "constant" and done == planned:
+        args.schedule_start = done  # finished: a new schedule over the extra epochs only
+
+
+def flags(names, values):
+    """The flags of names with their values, as typed: '--code-size 2, --hidden 64'."""
+    return ", ".join(f"--{name.replace('_', '-')} {show_value(values[name])}" for name in names)
+
+
+def resume(path, args, autoencoder, optimizer):
+    """Load the checkpoint into the model and optimizer (continue_run has taken its flags into
+    args); say what goes on as before and what not; return its history."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    history, done, config = checkpoint["history"], checkpoint["epoch"], {
+        **OLDER_CONFIG, **checkpoint["config"]}
     try:
         autoencoder.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
     except (RuntimeError, ValueError, KeyError):    # saved by an older autoencoder.py
         sys.exit(f"error: {path} holds a model of another layout (an older autoencoder.py?): "
                  "start afresh without --resume")
-    # this run's --lr and --weight-decay, not the checkpoint's; Adam's betas, which onecycle moves
+    # the lr and weight decay of this run's flags; Adam's betas, which onecycle moves, reset
     for group in optimizer.param_groups:
         group.update(lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.999))
     # an epoch stopped by Ctrl-C is trained again from its start: forget its logged losses
     history["train_losses"] = [entry for entry in history["train_losses"] if entry["epoch"] < done]
-    print(f"Resuming from {path}: {done} epochs done")
+    defaults = vars(parse_args([]))
+    kept = [name for name in VARIANT_FLAGS + TRAINING_FLAGS    # those a learner may not expect
+            if config[name] == getattr(args, name) != defaults[name]]
+    print(f"Resuming from {path}: {done} of {args.epochs} epochs done"
+          + (f", with its {flags(kept, config)}" if kept else ""))
+    for name in TRAINING_FLAGS:
+        if config[name] != getattr(args, name):
+            print(f"  --{name.replace('_', '-')} {show_value(getattr(args, name))} instead of the "
+                  f"checkpoint's {show_value(config[name])}")
+    if args.schedule_start != config["schedule_start"]:
+        print(f"  its {args.schedule} schedule ended with epoch {done}: a new one runs over epochs "
+              f"{done} to {args.epochs - 1}, from the start (peak --lr {args.lr})")
     return history
 
 
-def load_checkpoint(path, args):
-    """A checkpoint of this variant, or one line that says why not."""
+def load_checkpoint(path):
+    """The flags (with those of older files filled in) and the epochs done of a checkpoint, or
+    one line that says why it is none."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        config, _, _ = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
-        config = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", **config}  # older files
+        config, _, done = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
     except FileNotFoundError:
         sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
     except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
         sys.exit(f"error: --resume {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
                  "give the autoencoder.pt of an earlier run")
-    differ = [name for name in VARIANT_FLAGS if config.get(name) != getattr(args, name)]
-    if differ:
-        def flags(values):
-            return ", ".join(f"--{name.replace('_', '-')} {show_value(values[name])}" for name in differ)
-        sys.exit(f"error: {path} was trained with {flags(config)} but this run has "
-                 f"{flags(vars(args))}: use the same flags, or start afresh without --resume")
-    return checkpoint
+    return {**OLDER_CONFIG, **config}, done     # an older file lacks the flags added since
 
 
 class StopOnCtrlC:
@@ -666,11 +733,13 @@ class StopOnCtrlC:
     def __enter__(self):    # a signal ignored already, as under nohup, stays ignored
         self.previous = {signum: signal.signal(signum, self.ask) for signum in self.SIGNALS
                          if signal.getsignal(signum) is not signal.SIG_IGN}
+        self.streams = sys.stdout, sys.stderr   # say() may silence them: a notebook keeps its own
         return self
 
     def __exit__(self, *exc_info):
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
+        sys.stdout, sys.stderr = self.streams
 
     def ask(self, signum, frame):
         if self.requested:
@@ -691,7 +760,8 @@ class StopOnCtrlC:
 
 
 def say(message):
-    """Print to stderr; if the terminal was closed (SIGHUP), go on without a word."""
+    """Print to stderr; if the terminal was closed (SIGHUP), go on without a word until the run
+    ends (StopOnCtrlC puts the streams back)."""
     try:
         print(message, file=sys.stderr, flush=True)
     except OSError:
@@ -1019,7 +1089,9 @@ def make_scheduler(args, optimizer, first_epoch, n_images):
     """The learning rates of --schedule, to step after each optimizer step, from the first step of
     first_epoch on."""
     steps = math.ceil(n_images / args.batch_size)
-    return Schedule(optimizer, args.schedule, args.lr, args.epochs * steps, first_epoch * steps)
+    start = args.schedule_start     # 0, or where a --resume of a finished schedule started anew
+    return Schedule(optimizer, args.schedule, args.lr, (args.epochs - start) * steps,
+                    (first_epoch - start) * steps)
 
 
 class Schedule:
@@ -1142,8 +1214,7 @@ K_NEIGHBOURS = 5        # votes in the nearest-neighbour test of the codes
 
 def test(autoencoder, images, batch_size=1000):
     """The mean squared error per pixel over images, in batches, without training."""
-    autoencoder.eval()
-    with torch.no_grad():
+    with evaluating(autoencoder):
         total = sum(nn.functional.mse_loss(autoencoder(x)[1], x, reduction="sum")
                     for x in images.split(batch_size))
     return total.item() / images.numel()
@@ -1278,8 +1349,12 @@ def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels):
     losses = per_image_loss(autoencoder, test_images)           # (10000,)
     worst = losses.topk(min(N_WORST, len(losses))).indices
     figures["worst.png"] = plot_worst(autoencoder, test_images, test_labels, losses, worst)
-    if args.noise:
-        figures["denoised.png"] = plot_denoised(autoencoder, test_images, args.noise, generator)
+    found = {}
+    if args.noise:  # what a denoising autoencoder is for, measured on all the test digits
+        figures["denoised.png"], found = plot_denoised(autoencoder, test_images, args.noise, generator)
+        print(f"Denoising the test digits, noise of std {args.noise} (MSE per pixel from the clean "
+              "digits): the noisy inputs {noisy_test_loss:.4f} | the outputs {denoised_test_loss:.4f}"
+              .format(**found))
     for name, fig in figures.items():   # files only: the windows stay the tutorial's two
         save_atomically(out_path(args, name), lambda path: fig.savefig(path, dpi=100))
     labels = test_labels.cpu()
@@ -1290,29 +1365,26 @@ def decoder_pictures(args, autoencoder, train_codes, test_images, test_labels):
           + " | ".join(f"{digit} {by_digit[digit]:.4f}" for digit in order))
     print(f"Decoder pictures: {', '.join(figures)} took {time.perf_counter() - start:.1f} s")
     return list(figures), {
-        "test_loss_by_digit": by_digit,
+        **found, "test_loss_by_digit": by_digit,
         "worst_test_images": [{"index": i, "label": labels[i].item(), "mse": losses[i].item()}
                               for i in worst.tolist()]}
 
 
 def decode(autoencoder, encoded):
     """Images (N, 784) decoded from codes (N, code size), on the CPU."""
-    autoencoder.eval()
-    with torch.no_grad():
+    with evaluating(autoencoder):
         return autoencoder.decoder(encoded.to(next(autoencoder.parameters()).device)).cpu()
 
 
 def reconstruct(autoencoder, images):
     """The decoded images (N, 784) of images, on the CPU, in eval mode."""
-    autoencoder.eval()
-    with torch.no_grad():
+    with evaluating(autoencoder):
         return autoencoder(images.to(next(autoencoder.parameters()).device))[1].cpu()
 
 
 def per_image_loss(autoencoder, images, batch_size=1000):
     """The mean squared error per pixel of each image, (N,)."""
-    autoencoder.eval()
-    with torch.no_grad():
+    with evaluating(autoencoder):
         return torch.cat([(autoencoder(x)[1] - x).pow(2).mean(1).cpu()
                           for x in images.split(batch_size)])
 
@@ -1429,11 +1501,16 @@ def plot_worst(autoencoder, test_images, test_labels, losses, worst):
 
 
 def plot_denoised(autoencoder, test_images, noise, generator, n=10):
-    clean = test_images[:n].cpu()
+    """The first n test digits with noise, rebuilt, and clean; and for all of them the MSE per
+    pixel of the noisy inputs and of the outputs, from the clean digits."""
+    clean = test_images.cpu()
     noisy = (clean + noise * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
-    return plot_mosaic(torch.cat([noisy, reconstruct(autoencoder, noisy), clean]), n,
-                       f"What a denoising autoencoder is for: noise of std {noise}\n"
-                       "added, taken away, and the clean digits", row_labels=["noisy", "output", "clean"])
+    rebuilt = reconstruct(autoencoder, noisy)
+    fig = plot_mosaic(torch.cat([noisy[:n], rebuilt[:n], clean[:n]]), n,
+                      f"What a denoising autoencoder is for: noise of std {noise}\n"
+                      "added, taken away, and the clean digits", row_labels=["noisy", "output", "clean"])
+    return fig, {"noisy_test_loss": nn.functional.mse_loss(noisy, clean).item(),
+                 "denoised_test_loss": nn.functional.mse_loss(rebuilt, clean).item()}
 
 
 # ---- Beyond the tutorial: animations and the loss curve ----------------------------------------

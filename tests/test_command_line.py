@@ -1,11 +1,14 @@
-"""The command line: flags, defaults from the constants, bad values in one line."""
+"""The command line: flags, defaults from the constants, bad values in one line; the device."""
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
 import autoencoder as ae
-from conftest import run_script
+from conftest import REPO, headless_env, run_script
 
 
 def test_defaults_are_the_tutorials_constants():
@@ -35,7 +38,7 @@ def test_flags_override_the_constants():
                           "no_show": True, "loss": "mse", "schedule": "constant", "noise": 0.0, "dropout": 0.0, "variational": False,
                           "kl_weight": 0.001, "tied": False, "resume": None, "gif": True,
                           "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
-                          "weight_decay": 0.0}
+                          "weight_decay": 0.0, "schedule_start": 0}
 
 
 def test_help_shows_every_default(capsys):
@@ -120,3 +123,39 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(synthetic_mnist, tmp_p
     result = run_script("--data-dir", root, "--out-dir", tmp_path / "taken")
     assert result.returncode == 1
     assert "cannot write into the output folder" in result.stderr and "Traceback" not in result.stderr
+
+
+FAKE_GPU = REPO / "tests" / "fake_gpu"      # its sitecustomize.py makes torch see a GPU
+
+
+def with_a_fake_gpu(**extra):
+    """The environment of a machine whose torch sees a CUDA GPU (tests/fake_gpu/sitecustomize.py)."""
+    return headless_env(PYTHONPATH=os.pathsep.join([str(FAKE_GPU), str(REPO)]), **extra)
+
+
+def test_with_a_gpu_auto_picks_it(synthetic_mnist, tmp_path):
+    root, _ = synthetic_mnist
+    result = run_script("--data-dir", root, "--out-dir", tmp_path, "--no-show", "--epochs", 1,
+                        env=with_a_fake_gpu())
+    assert result.stdout.startswith("Device: cuda\n")    # then fails: there is no GPU behind it
+    assert result.returncode != 0 and "NVIDIA driver" in result.stderr
+    cpu = run_script("--data-dir", root, "--out-dir", tmp_path, "--no-show", "--no-gif", "--epochs", 1,
+                     "--device", "cpu", env=with_a_fake_gpu())
+    assert cpu.returncode == 0 and cpu.stdout.startswith("Device: cpu\n"), cpu.stderr
+
+
+# the tests that need the CPU's determinism, or its device name: each asks for --device cpu, and so
+# passes on a machine with a GPU; the others check what holds on any device
+NEED_THE_CPU = ["test_outputs.py::test_two_cpu_runs_with_one_seed_are_identical",
+                "test_main.py::test_main_twice_in_one_process_leaves_it_as_it_found_it",
+                "test_decoder.py::test_a_denoising_run_on_real_mnist_takes_noise_away"]
+
+
+def test_the_tests_that_need_the_cpu_ask_for_it_and_pass_beside_a_gpu(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             *NEED_THE_CPU, "--basetemp", str(tmp_path)],
+                            cwd=REPO / "tests", env=with_a_fake_gpu(), capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"^3 passed", result.stdout.splitlines()[-1]) or " skipped" in result.stdout, \
+        result.stdout[-1000:]

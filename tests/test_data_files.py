@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+import autoencoder as ae
 from autoencoder import load_mnist
 from conftest import IDX_NAMES, N_TRAIN, headless_env, run_script, write_idx
 
@@ -45,6 +46,28 @@ def test_a_damaged_idx_file_is_named_with_the_fix(broken_copy, damage, says):
     with pytest.raises(SystemExit) as exit_info:
         load_mnist(str(root), download=True)
     assert str(exit_info.value.code).endswith("delete it and run again to download it")
+
+
+def test_an_idx_path_that_is_a_folder_is_one_line(broken_copy):
+    root, raw = broken_copy
+    path = raw / IDX_NAMES[False][1]
+    path.unlink()
+    path.mkdir()        # as an archive tool that unpacks into a folder of the file's name
+    result = run_script("--data-dir", root, "--out-dir", root / "out", "--no-download", "--no-show")
+    assert result.returncode == 1 and result.stderr == (
+        f"error: {path} cannot be read (Is a directory): put the original file there\n")
+
+
+def test_an_unreadable_idx_file_is_one_line(broken_copy, monkeypatch):
+    root, raw = broken_copy     # chmod does not stop root, who runs CI: a refusal of our own
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(ae, "open", refuse, raising=False)     # the module's open(), not pytest's
+    with pytest.raises(SystemExit) as exit_info:
+        load_mnist(str(root), download=True)
+    assert exit_info.value.code == (f"error: {raw / IDX_NAMES[True][0]} cannot be read (Permission "
+                                    "denied): delete it and run again to download it")
 
 
 def test_images_and_labels_that_disagree_in_number_are_named(broken_copy):

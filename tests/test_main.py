@@ -1,6 +1,9 @@
 """main: whole runs of the script, on synthetic data and on real MNIST."""
+import io
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -9,6 +12,7 @@ import PIL.ImageSequence
 import matplotlib.image
 import numpy as np
 import pytest
+import torch
 
 import autoencoder as ae
 from conftest import LOSS_LINE, REPO, headless_env, run_script
@@ -29,13 +33,14 @@ def test_a_headless_run_prints_the_tutorials_lines_and_writes_its_files(syntheti
                         "--no-show")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""                  # no traceback, no warning
-    assert result.stdout.startswith("Device: cpu\n")
+    auto = ae.available_devices()[0]      # cuda or mps on a learner's GPU: the test holds there too
+    assert result.stdout.startswith(f"Device: {auto}\n")
     assert "Training images: (2000, 28, 28), labels: (2000,)" in result.stdout
     printed = [(int(e), float(loss)) for e, loss in LOSS_LINE.findall(result.stdout)]
     assert [e for e, _ in printed] == [0, 0, 1, 1]
 
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["device"] == "cpu"
+    assert metrics["device"] == auto
     assert metrics["config"]["epochs"] == 2 and metrics["config"]["batch_size"] == 16
     assert [(m["epoch"], round(m["loss"], 4)) for m in metrics["train_losses"]] == printed
     assert [m["step"] for m in metrics["train_losses"]] == [0, 100, 0, 100]
@@ -44,7 +49,8 @@ def test_a_headless_run_prints_the_tutorials_lines_and_writes_its_files(syntheti
                                                          result.stdout, re.M)
     for key in ("final_test_loss", "pca_test_loss", "mean_image_test_loss"):
         assert 0 < metrics[key] < 0.2, key
-    assert 0 <= metrics["pca_knn_accuracy"] <= 1 and 0 <= metrics["knn_accuracy"] <= 1
+    # ten equally likely classes: a guess is right 10 % of the time; these codes sort them
+    assert metrics["pca_knn_accuracy"] > 0.9 and metrics["knn_accuracy"] > 0.5
     assert "Test MSE per pixel: autoencoder" in result.stdout
     for name in ("final_test", "pca_test", "mean_image_test"):      # the unit of the 2006 paper
         assert metrics[f"{name}_error_per_image"] == pytest.approx(784 * metrics[f"{name}_loss"])
@@ -101,7 +107,7 @@ def test_one_epoch_on_real_mnist_reaches_the_tutorials_loss(real_mnist, tmp_path
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["pca_test_loss"] == pytest.approx(0.0516, abs=5e-4)     # the known answer
     assert metrics["mean_image_test_loss"] == pytest.approx(0.067, abs=1e-3)
-    assert len(metrics["test_loss"]) == 1 and metrics["test_loss"][0] < 0.0516 + 0.003
+    assert len(metrics["test_loss"]) == 1 and metrics["test_loss"][0] < metrics["pca_test_loss"]
     assert metrics["knn_accuracy"] > metrics["pca_knn_accuracy"] > 0.3
 
 
@@ -116,3 +122,45 @@ def test_the_readmes_reading_table_points_at_the_lines_it_names():
     boundary = int(dict(references)["# The lesson ends here"])
     assert max(int(n) for _, n in references) <= boundary   # every step of the lesson above the line
     assert boundary <= 280, "the lesson should stay about 250 lines long: move additions below the line"
+
+
+def test_main_twice_in_one_process_leaves_it_as_it_found_it(synthetic_mnist, tmp_path, capsys):
+    root, _ = synthetic_mnist       # as a notebook runs the script twice in one kernel
+    socket.setdefaulttimeout(None)
+    streams = sys.stdout, sys.stderr
+    printed = []
+    for name in "ab":
+        ae.main(["--epochs", "1", "--batch-size", "16", "--data-dir", str(root), "--out-dir", str(tmp_path / name),
+                 "--no-show", "--no-gif", "--device", "cpu"])
+        assert socket.getdefaulttimeout() is None       # 10 s only around the download
+        assert (sys.stdout, sys.stderr) == streams
+        printed.append(LOSS_LINE.findall(capsys.readouterr().out))
+    assert printed[0] == printed[1] and len(printed[0]) == 2      # the same run again
+
+
+def test_a_closed_terminal_silences_the_run_until_it_ends_then_the_streams_come_back():
+    class ClosedTerminal(io.StringIO):
+        def write(self, text):
+            raise OSError(5, "Input/output error")
+    streams = sys.stdout, sys.stderr
+    with ae.StopOnCtrlC():
+        sys.stderr = ClosedTerminal()
+        ae.say("Ctrl-C: ...")                   # no error: from here on, nothing is printed
+        assert sys.stdout.name == os.devnull
+    assert (sys.stdout, sys.stderr) == streams
+
+
+@pytest.mark.parametrize("variational", [False, True])
+def test_the_helpers_that_need_eval_mode_give_back_the_mode_they_found(variational):
+    model = (ae.VariationalAutoEncoder if variational else ae.AutoEncoder)()
+    images = torch.rand(8, 784)
+    figure = ae.LiveFigure(images[:2], show=None)
+    helpers = [lambda: ae.codes(model, images), lambda: ae.test(model, images),
+               lambda: ae.decode(model, torch.zeros(2, 3)), lambda: ae.reconstruct(model, images),
+               lambda: ae.per_image_loss(model, images), lambda: figure.update(model, "now")]
+    for training in (True, False):
+        for helper in helpers:
+            model.train(training)
+            helper()
+            assert all(m.training == training for m in model.modules()), helper
+    ae.plt.close("all")

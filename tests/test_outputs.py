@@ -69,7 +69,7 @@ def test_resume_counts_on_from_the_checkpoint(synthetic_mnist, tmp_path):
     assert run(root, tmp_path / "a", "--epochs", 1).returncode == 0
     result = run(root, tmp_path / "b", "--epochs", 3, "--resume", tmp_path / "a" / "autoencoder.pt")
     assert result.returncode == 0, result.stderr
-    assert "Resuming from" in result.stdout and "1 epochs done" in result.stdout
+    assert f"Resuming from {tmp_path / 'a' / 'autoencoder.pt'}: 1 of 3 epochs done, with its --batch-size 16\n" in result.stdout
     assert sorted({int(epoch) for epoch, _ in LOSS_LINE.findall(result.stdout)}) == [1, 2]
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert len(metrics["test_loss"]) == 3 and len(metrics["epoch_seconds"]) == 3
@@ -152,9 +152,12 @@ def test_a_second_ctrl_c_quits_at_once(synthetic_mnist, tmp_path):
     root, _ = synthetic_mnist
     process = start_training(root, tmp_path, until="Epoch:  0 | train loss")
     process.send_signal(signal.SIGINT)
-    process.send_signal(signal.SIGINT)
+    # two signals sent back to back arrive as one: wait for the first one's message
+    assert process.stderr.readline() == "\n" and process.stderr.readline().startswith("Ctrl-C: ")
+    process.send_signal(signal.SIGINT)      # while it saves
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "Traceback" not in err
+    assert process.returncode == 130 and "Traceback" not in err, err
+    assert err == "\nInterrupted: quit without saving the last steps.\n"    # not "Stopped in ..."
 
 
 def test_divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint(synthetic_mnist, tmp_path):
@@ -171,14 +174,24 @@ def test_divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint(synth
 
 
 def test_two_cpu_runs_with_one_seed_are_identical(synthetic_mnist, tmp_path):
-    root, _ = synthetic_mnist
-    runs = [run(root, tmp_path / name, "--epochs", 2, "--seed", 3) for name in "ab"]
-    assert all(result.returncode == 0 for result in runs)
+    root, _ = synthetic_mnist     # the CPU asked for: on a GPU, sums may run in another order
+
+    def same_seed(name, seed=3):    # with the animations, which --no-gif in run() leaves out
+        return run_script("--data-dir", root, "--out-dir", tmp_path / name, "--batch-size", 16,
+                          "--no-show", "--device", "cpu", "--epochs", 2, "--seed", seed)
+    runs = [same_seed(name) for name in "ab"]
+    assert all(result.returncode == 0 for result in runs), runs[0].stderr
     assert LOSS_LINE.findall(runs[0].stdout) == LOSS_LINE.findall(runs[1].stdout)
     weights = [load(tmp_path / name / "autoencoder.pt")["model"] for name in "ab"]
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
-    other = run(root, tmp_path / "c", "--epochs", 2, "--seed", 4)
+    pictures = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix in (".png", ".gif"))
+    assert len(pictures) == 9 and "latent_3d.gif" in pictures   # the README: identical pictures
+    for name in pictures:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    other = same_seed("c", seed=4)
     assert LOSS_LINE.findall(other.stdout) != LOSS_LINE.findall(runs[0].stdout)
+    assert (tmp_path / "c" / "reconstructions.png").read_bytes() != (
+        tmp_path / "a" / "reconstructions.png").read_bytes()
 
 
 def test_a_checkpoint_that_cannot_be_written_stops_training_in_one_line(synthetic_mnist, tmp_path):
@@ -249,7 +262,7 @@ def test_a_second_stop_signal_ends_at_once(synthetic_mnist, tmp_path):
     process.send_signal(signal.SIGTERM)     # while it saves
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143 and "Traceback" not in err, err
-    assert "Interrupted: quit without saving the last steps." in err
+    assert err == "\nInterrupted: quit without saving the last steps.\n"
 
 
 def test_under_nohup_a_closed_terminal_does_not_stop_training(synthetic_mnist, tmp_path):
@@ -283,3 +296,106 @@ def test_a_signal_after_the_last_step_stops_with_every_epoch_saved(synthetic_mni
     assert "Stopped after training: wrote " in err
     assert err.endswith(f"all 1 epochs are in {tmp_path / 'autoencoder.pt'}\n")
     assert load(tmp_path / "autoencoder.pt")["epoch"] == 1
+
+
+MAKE_OPTIMIZER = ae.make_optimizer
+
+
+def recording_rates(monkeypatch, stop_at=None):
+    """The learning rate and Adam's beta1 that each training step of main() uses, appended to the
+    returned list; with stop_at, a Ctrl-C arrives during that step (counted from 1)."""
+    rates = []
+
+    def make_recording(*args, **kwargs):
+        optimizer = MAKE_OPTIMIZER(*args, **kwargs)
+        step = optimizer.step
+
+        def step_and_record(*step_args, **step_kwargs):
+            group = optimizer.param_groups[0]
+            rates.append((group["lr"], group["betas"][0]))
+            if len(rates) == stop_at:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(*step_args, **step_kwargs)
+        optimizer.step = step_and_record
+        return optimizer
+    monkeypatch.setattr(ae, "make_optimizer", make_recording)
+    return rates
+
+
+SCHEDULED = ["--batch-size", "250", "--schedule", "onecycle", "--lr", "0.002", "--loss", "bce",
+             "--code-size", "2", "--activation", "elu", "--no-show", "--no-gif"]   # 8 steps an epoch
+
+
+def test_an_interrupted_run_resumed_continues_its_schedule_step_by_step(synthetic_mnist, tmp_path,
+                                                                       monkeypatch, capsys):
+    root, _ = synthetic_mnist
+    common = ["--data-dir", str(root), "--epochs", "3"]
+    whole = recording_rates(monkeypatch)
+    ae.main([*common, *SCHEDULED, "--out-dir", str(tmp_path / "whole")])
+    assert len(whole) == 24 and len(set(whole)) == 24   # a new rate at every step
+
+    stopped = recording_rates(monkeypatch, stop_at=13)      # in epoch 1, at its step 4
+    with pytest.raises(SystemExit) as exit_info:
+        ae.main([*common, *SCHEDULED, "--out-dir", str(tmp_path / "b")])
+    assert exit_info.value.code == 130 and stopped == whole[:13]
+    capsys.readouterr()
+    # the README's way to go on: only --resume; the loss, schedule, rates and network come from it
+    resumed = recording_rates(monkeypatch)
+    checkpoint = tmp_path / "b" / "autoencoder.pt"
+    ae.main(["--data-dir", str(root), "--out-dir", str(tmp_path / "b"), "--no-show", "--no-gif",
+             "--resume", str(checkpoint)])
+    assert resumed == whole[8:]     # epoch 1 again from its first step, then epoch 2
+    printed = capsys.readouterr().out
+    assert f"Resuming from {checkpoint}: 1 of 3 epochs done, with its --code-size 2, --activation elu, " \
+           "--loss bce, --schedule onecycle, --lr 0.002, --batch-size 250\n" in printed
+    assert "instead of" not in printed and "AutoEncoder: 784-128-64-12-2-12-64-128-784, elu" in printed
+    config = load(checkpoint)["config"]
+    assert (config["loss"], config["schedule"], config["lr"], config["batch_size"], config["epochs"]) == (
+        "bce", "onecycle", 0.002, 250, 3)
+
+
+def test_more_epochs_after_a_finished_schedule_start_a_new_one(synthetic_mnist, tmp_path, monkeypatch,
+                                                              capsys):
+    root, _ = synthetic_mnist
+    flags = ["--data-dir", str(root), "--out-dir", str(tmp_path), *SCHEDULED]
+    first = recording_rates(monkeypatch)
+    ae.main([*flags, "--epochs", "2"])
+    assert first[-1][0] == pytest.approx(0.002 / 25 / 1e4)      # the schedule's end, near 0
+    capsys.readouterr()
+    more = recording_rates(monkeypatch)
+    ae.main([*flags, "--epochs", "3", "--resume", str(tmp_path / "autoencoder.pt")])
+    assert ("  its onecycle schedule ended with epoch 2: a new one runs over epochs 2 to 2, from "
+            "the start (peak --lr 0.002)\n") in capsys.readouterr().out
+    fresh = ae.Schedule(torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]), "onecycle", 0.002, 8)
+    assert more == [fresh.rates(step) for step in range(8)]
+    assert load(tmp_path / "autoencoder.pt")["config"]["schedule_start"] == 2
+    ae.main([*flags, "--epochs", "4", "--resume", str(tmp_path / "autoencoder.pt")])     # and again
+    assert load(tmp_path / "autoencoder.pt")["config"]["schedule_start"] == 3
+
+
+def test_resume_honours_training_flags_given_again_and_refuses_another_loss(synthetic_mnist, tmp_path,
+                                                                           monkeypatch, capsys):
+    root, _ = synthetic_mnist
+    flags = ["--data-dir", str(root), "--out-dir", str(tmp_path), *SCHEDULED]
+    recording_rates(monkeypatch, stop_at=3)
+    with pytest.raises(SystemExit):
+        ae.main([*flags, "--epochs", "3"])      # stopped in epoch 0 of a 3-epoch schedule
+    path = str(tmp_path / "autoencoder.pt")
+    for argv, says in [(["--loss", "mse"], "was trained with --loss bce but this run has --loss mse: "
+                                           "use the same flags, or leave them out"),
+                       (["--schedule", "cosine"], "--schedule onecycle but this run has --schedule cosine"),
+                       (["--epochs", "5"], f"error: {path} stopped in epoch 0 of its onecycle schedule "
+                                           "over 3 epochs: resume it without --epochs (or with --epochs "
+                                           "3), then ask for more")]:
+        with pytest.raises(SystemExit) as exit_info:
+            ae.parse_args(["--resume", path, *argv])
+        assert says in str(exit_info.value.code), argv
+    capsys.readouterr()
+    rates = recording_rates(monkeypatch)
+    ae.main(["--data-dir", str(root), "--out-dir", str(tmp_path), "--no-show", "--no-gif",
+             "--resume", path, "--lr", "0.001", "--batch-size", "500"])
+    printed = capsys.readouterr().out
+    assert "  --lr 0.001 instead of the checkpoint's 0.002\n" in printed
+    assert "  --batch-size 500 instead of the checkpoint's 250\n" in printed
+    fresh = ae.Schedule(torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]), "onecycle", 0.001, 12)
+    assert rates == [fresh.rates(step) for step in range(12)]   # 4 steps an epoch, 3 epochs
