@@ -659,6 +659,8 @@ def continue_run(args, given):
     for name in VARIANT_FLAGS + TRAINING_FLAGS + ("epochs", "schedule_start"):
         if name not in given:
             setattr(args, name, config.get(name, getattr(args, name)))
+    if "out_dir" not in given:      # the run goes on in its own folder
+        args.out_dir = os.path.dirname(path) or "."
     if done >= args.epochs:
         sys.exit(f"error: {path} has already trained {done} epochs: ask for more with --epochs "
                  f"{done + EPOCH}, for example")

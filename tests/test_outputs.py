@@ -342,9 +342,9 @@ def test_an_interrupted_run_resumed_continues_its_schedule_step_by_step(syntheti
     # the README's way to go on: only --resume; the loss, schedule, rates and network come from it
     resumed = recording_rates(monkeypatch)
     checkpoint = tmp_path / "b" / "autoencoder.pt"
-    ae.main(["--data-dir", str(root), "--out-dir", str(tmp_path / "b"), "--no-show", "--no-gif",
-             "--resume", str(checkpoint)])
+    ae.main(["--data-dir", str(root), "--no-show", "--no-gif", "--resume", str(checkpoint)])
     assert resumed == whole[8:]     # epoch 1 again from its first step, then epoch 2
+    assert load(checkpoint)["epoch"] == 3       # in the checkpoint's folder, without --out-dir
     printed = capsys.readouterr().out
     assert f"Resuming from {checkpoint}: 1 of 3 epochs done, with its --code-size 2, --activation elu, " \
            "--loss bce, --schedule onecycle, --lr 0.002, --batch-size 250\n" in printed
