@@ -291,6 +291,12 @@ VARIATIONAL = False     # a variational autoencoder: each code is a mean and a s
 KL_WEIGHT = 0.001       # weight of the VAE's KL term against the per-pixel squared error
 VAE_LR = 0.001          # the learning rate with VARIATIONAL: at LR its noisy codes often collapse
 TIED = False            # the decoder uses the encoder's weight matrices, transposed
+# What the recipes below need beyond the tutorial's network, all the tutorial's by default
+CODE_ACTIVATION = "none"    # an activation on the code too (the AE/VAE notes put a ReLU there)
+OUTPUT = "sigmoid"      # the decoder's last activation; linear: none (Hands-On ML's stacked autoencoder)
+INIT = "pytorch"        # PyTorch's default initial weights; he: He's, as Hands-On ML's autoencoders
+L2 = 0.0                # W x sum(w^2) / 2 over the weight matrices, added to the loss (not biases)
+SPREAD = "log-variance"     # a VAE's spread: a log-variance layer; std: the standard deviation itself
 
 
 class Parser(argparse.ArgumentParser):
@@ -327,15 +333,27 @@ def parse_args(argv=None):
     args.schedule_start = 0     # the epoch where --schedule starts; a --resume may start anew
     if args.resume:     # below: the checkpoint's flags, except those given again
         continue_run(args, flags_given(parser, argv, args))
+    elif args.recipe:   # below: a named system's flags, except those given
+        use_recipe(args, flags_given(parser, argv, args))
     if args.lr is None:
         args.lr = VAE_LR if args.variational else LR
-    if args.loss == "bce" and args.activation == "linear":
+    check_flags(parser, args)
+    if args.recipe:
+        print(f"Recipe {args.recipe}: {RECIPES[args.recipe][0]}")
+    return args
+
+
+def check_flags(parser, args):
+    """Flags that cannot go together end in one line, as argparse's own errors do."""
+    if args.loss == "bce" and (args.activation == "linear" or args.output == "linear"):
         parser.error("argument --loss: bce needs pixels between 0 and 1, which the final sigmoid "
-                     "gives, and --activation linear has none: use --loss mse")
+                     "gives, and --activation linear or --output linear has none: use --loss mse")
+    if args.spread != SPREAD and not args.variational:
+        parser.error("argument --spread: only a variational autoencoder has a spread: add "
+                     "--variational, or leave --spread out")
     if args.device != "auto" and args.device not in available_devices():
         parser.error(f"argument --device: {args.device} is not available on this machine: "
                      "use --device auto or --device cpu")
-    return args
 
 
 def add_run_flags(parser):
@@ -374,6 +392,9 @@ def add_run_flags(parser):
                         help="skip the two animations, for a quicker end (writing them: %(default)s)")
     parser.add_argument("--resume", metavar="PATH",
                         help="continue training from the autoencoder.pt of an earlier run")
+    parser.add_argument("--recipe", choices=list(RECIPES), help="every flag of a named system "
+                        "at once, as its source wrote it; flags given beside it override single "
+                        "values (default: none, the constants above)")
 
 
 def add_network_flags(parser):
@@ -388,7 +409,19 @@ def add_network_flags(parser):
                          help="between the layers; linear: none anywhere, not even the final "
                          "sigmoid (default: %(default)s)")
     network.add_argument("--weight-decay", type=AT_LEAST_0, default=WEIGHT_DECAY, metavar="W",
-                         help="L2 penalty on the weights, Adam's weight_decay (default: %(default)s)")
+                         help="L2 penalty on every parameter, biases too, through Adam's "
+                         "weight_decay (default: %(default)s)")
+    network.add_argument("--code-activation", choices=["none", *filter(ACTIVATIONS.get, ACTIVATIONS)],
+                         default=CODE_ACTIVATION, help="an activation on the code too "
+                         "(default: %(default)s)")
+    network.add_argument("--output", choices=["sigmoid", "linear"], default=OUTPUT,
+                         help="the decoder's last activation; linear: none (default: %(default)s)")
+    network.add_argument("--init", choices=["pytorch", "he"], default=INIT,
+                         help="initial weights: PyTorch's default, or He's, truncated normal of std "
+                         "sqrt(2 / inputs), biases 0 (default: %(default)s)")
+    network.add_argument("--l2", type=AT_LEAST_0, default=L2, metavar="W",
+                         help="add W x sum(w^2) / 2 over the weight matrices to the loss, biases "
+                         "never; tied weights count once (default: %(default)s)")
 
 
 def add_variant_flags(parser):
@@ -406,6 +439,9 @@ def add_variant_flags(parser):
     variants.add_argument("--tied", action="store_true", default=TIED,
                           help="the decoder reuses the encoder's weights, transposed "
                           "(default: %(default)s)")
+    variants.add_argument("--spread", choices=["log-variance", "std"], default=SPREAD,
+                          help="with --variational: a layer beside the code's gives each number's "
+                          "log-variance, or its standard deviation itself (default: %(default)s)")
 
 
 def flags_given(parser, argv, args):
@@ -452,6 +488,57 @@ def make_out_dir(path):
     except OSError as err:
         sys.exit(f"error: cannot write into the output folder {path} ({err.strerror}): "
                  "choose another with --out-dir")
+
+
+# ---- Beyond the tutorial: recipes, named systems as their sources wrote them -------------------
+
+# --recipe NAME: (where it comes from, its flag values). Each source trains with the squared error
+# per pixel and Adam unless it says otherwise. Add your own: a name, a line, the flags' values.
+RECIPES = {
+    "tutorial": ("Morvan Zhou's PyTorch tutorial, 404_autoencoder.py: the lesson above",
+                 {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "lr": 0.005,
+                  "batch_size": 64, "epochs": 10}),
+    "notes-relu": ("the PyTorch AE/VAE notes' AE: 784-256-64-20, ReLU after every layer but the "
+                   "output's, the code's too; Adam 1e-3, batch 32; 10 epochs, not their 1000 (an "
+                   "hour here)",
+                   {"hidden": [256, 64], "code_size": 20, "activation": "relu",
+                    "code_activation": "relu", "lr": 0.001, "batch_size": 32, "epochs": 10}),
+    "notes-vae": ("the PyTorch AE/VAE notes' VAE: the AE's encoder, its 20 outputs split into 10 "
+                  "means and 10 standard deviations; the KL term over the batch's pixels added to "
+                  "the MSE, that is 1/784 per image; 10 epochs, not their 1000",
+                  {"hidden": [256, 64], "code_size": 10, "activation": "relu",
+                   "code_activation": "relu", "variational": True, "spread": "std",
+                   "kl_weight": 1 / 784, "lr": 0.001, "batch_size": 32, "epochs": 10}),
+    "homl-linear": ("Hands-On Machine Learning, ch. 15: a linear autoencoder performs PCA (there "
+                    "3-D points to 2 numbers, full batch; here MNIST, batches of 64), Adam 0.01",
+                    {"hidden": [], "code_size": 2, "activation": "linear", "lr": 0.01,
+                     "batch_size": 64, "epochs": 10}),
+    "homl-stacked": ("Hands-On Machine Learning, ch. 15: a stacked autoencoder 784-300-150-300-784, "
+                     "ELU (the code's too), a linear output, He initialisation, L2 0.001 on the "
+                     "weights; Adam 0.001, batch 150, 30 epochs",
+                     {"hidden": [300], "code_size": 150, "activation": "elu", "code_activation": "elu",
+                      "output": "linear", "init": "he", "l2": 0.001, "lr": 0.001, "batch_size": 150,
+                      "epochs": 30}),
+    "homl-tied": ("Hands-On Machine Learning, ch. 15: the stacked autoencoder with tied weights, "
+                  "L2 0.001 on the encoder's (so once each); Adam 0.01, batch 150, 5 epochs",
+                  {"hidden": [300], "code_size": 150, "activation": "elu", "code_activation": "elu",
+                   "output": "linear", "init": "he", "l2": 0.001, "tied": True, "lr": 0.01,
+                   "batch_size": 150, "epochs": 5}),
+    "reruns-64": ("a re-run of the tutorial that widens the code to 64 numbers, drawn 8x8",
+                  {"code_size": 64}),
+    "hinton2006": ("the README's reproduction of Hinton & Salakhutdinov (2006): 784-1000-500-250-30 "
+                   "ELU, cross-entropy, one-cycle to 0.002, batch 128, 40 epochs",
+                   {"hidden": [1000, 500, 250], "code_size": 30, "activation": "elu",
+                    "batch_size": 128, "lr": 0.002, "schedule": "onecycle", "loss": "bce",
+                    "epochs": 40}),
+}
+
+
+def use_recipe(args, given):
+    """The recipe's flag values in args, but for the flags given (the names of flags_given)."""
+    for name, value in RECIPES[args.recipe][1].items():
+        if name not in given:
+            setattr(args, name, value)
 
 
 # ---- Beyond the tutorial: the data files, checked and named in one line ------------------------
@@ -562,36 +649,69 @@ def idx_problem(path, shape):
 
 def build_autoencoder(args):
     """The tutorial's AutoEncoder, or the variant the flags ask for; says which."""
-    autoencoder = (VariationalAutoEncoder if args.variational else AutoEncoder)(
-        args.hidden, args.code_size, args.activation)
+    autoencoder = AutoEncoder(args.hidden, args.code_size, args.activation)
+    extras = []     # what differs from the tutorial's kind of network, for the printed line
+    if args.code_activation != "none":      # after the code layer: it bounds the code
+        autoencoder.encoder.append(ACTIVATIONS[args.code_activation]())
+        extras.append(f"{args.code_activation} on the code")
+    if args.output == "linear" and isinstance(autoencoder.decoder[-1], nn.Sigmoid):
+        del autoencoder.decoder[-1]         # pixels come out as they are, not squeezed into (0, 1)
+        extras.append("a linear output")
+    if args.variational:
+        autoencoder = VariationalAutoEncoder(autoencoder, args.spread)
+    if args.init == "he":
+        init_he(autoencoder)
+        extras.append("He's initial weights")
     if args.tied:
         tie_weights(autoencoder)
     shape = [28 * 28, *args.hidden, args.code_size, *args.hidden[::-1], 28 * 28]
     parameters = sum(p.numel() for p in autoencoder.parameters())
     print(f"{type(autoencoder).__name__}: {'-'.join(map(str, shape))}, {args.activation}, "
-          f"{parameters:,} parameters")
+          + "".join(f"{extra}, " for extra in extras) + f"{parameters:,} parameters")
     return autoencoder
 
 
 class VariationalAutoEncoder(AutoEncoder):
     """Each code is a mean and a spread: training decodes a random draw from N(mean, spread^2),
     and a KL term pulls the codes towards N(0, 1), so that new codes can be drawn from it. The
-    encoder gives the means, so encoder(x) is the code as in the AutoEncoder; a second last layer
-    beside the encoder's gives the log-variances."""
-    def __init__(self, hidden=HIDDEN, code_size=CODE_SIZE, activation=ACTIVATION):
-        super().__init__(hidden, code_size, activation)
-        self.log_var = nn.Linear(self.encoder[-1].in_features, code_size)
+    encoder gives the means, so encoder(x) is the code as in the AutoEncoder; a second code layer
+    beside the encoder's gives the spreads: log-variances, or with spread "std" (the AE/VAE
+    notes') the standard deviations themselves, after the code's activation if it has one. Two
+    layers of n outputs are one layer of 2n outputs split in two, as the notes write it."""
+    def __init__(self, autoencoder=None, spread=SPREAD):
+        nn.Module.__init__(self)    # the layers are autoencoder's: it made them already
+        autoencoder = autoencoder or AutoEncoder()
+        self.encoder, self.decoder, self.spread = autoencoder.encoder, autoencoder.decoder, spread
+        self.code_layer = max(i for i, m in enumerate(self.encoder) if isinstance(m, nn.Linear))
+        code = self.encoder[self.code_layer]
+        self.log_var = nn.Linear(code.in_features, code.out_features)   # or the std's layer
         self.kl = 0.0   # of the last forward pass, for the loss
 
     def forward(self, x):
-        features = self.encoder[:-1](x)     # all but the encoder's last layer
-        mean, log_var = self.encoder[-1](features), self.log_var(features)
+        features = self.encoder[:self.code_layer](x)    # all but the code layer and after
+        mean = self.encoder[self.code_layer:](features)
+        spread = self.encoder[self.code_layer + 1:](self.log_var(features))     # the code's activation
+        if self.spread == "std":    # 1e-8, as the notes: a std of 0 must not give log(0)
+            std, var, log_var = spread, spread ** 2, (1e-8 + spread ** 2).log()
+        else:
+            std, var, log_var = (0.5 * spread).exp(), spread.exp(), spread
         # KL divergence from N(mean, var) to N(0, 1), summed over the code, mean over the batch
-        self.kl = (-0.5 * (1 + log_var - mean ** 2 - log_var.exp()).sum(1)).mean()
+        self.kl = (-0.5 * (1 + log_var - mean ** 2 - var).sum(1)).mean()
         encoded = mean
         if self.training:       # the reparameterisation trick: a random draw, yet differentiable
-            encoded = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+            encoded = mean + std * torch.randn_like(mean)
         return encoded, self.decoder(encoded)
+
+
+def init_he(autoencoder):
+    """He's initial weights as Hands-On ML draws them (TensorFlow's variance_scaling_initializer):
+    a normal of std sqrt(2.6 / inputs) cut at 2 std, which leaves a std of sqrt(2 / inputs);
+    biases 0."""
+    for module in autoencoder.modules():
+        if isinstance(module, nn.Linear):
+            std = math.sqrt(2.6 / module.in_features)
+            nn.init.trunc_normal_(module.weight, 0, std, -2 * std, 2 * std)
+            nn.init.zeros_(module.bias)
 
 
 def tie_weights(autoencoder):
@@ -628,13 +748,16 @@ def corrupt(b_y, noise, dropout):
 
 # --resume continues the run as it was: these flags come from the checkpoint, and given again
 # with another value they are refused, since they would make it another model or another loss
-VARIANT_FLAGS = ("hidden", "code_size", "activation", "noise", "dropout", "variational", "kl_weight",
-                 "tied", "loss", "schedule")
+VARIANT_FLAGS = ("recipe", "hidden", "code_size", "activation", "code_activation", "output", "init",
+                 "noise", "dropout", "variational", "spread", "kl_weight", "tied", "l2", "loss",
+                 "schedule")
 # these come from the checkpoint too, but given again they are honoured, and printed
 TRAINING_FLAGS = ("lr", "batch_size", "weight_decay", "seed")
 OLDER_CONFIG = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "noise": 0.0,
                 "dropout": 0.0, "variational": False, "kl_weight": 0.001, "tied": False,
-                "loss": "mse", "schedule": "constant", "schedule_start": 0, "weight_decay": 0.0}
+                "loss": "mse", "schedule": "constant", "schedule_start": 0, "weight_decay": 0.0,
+                "recipe": None, "code_activation": "none", "output": "sigmoid", "init": "pytorch",
+                "l2": 0.0, "spread": "log-variance"}
 
 
 def out_path(args, name):
@@ -1080,11 +1203,26 @@ cross_entropy = nn.BCELoss()    # the mean over pixels of -(y log p + (1 - y) lo
 
 def training_loss(args, autoencoder):
     """The tutorial's loss_func, or --loss bce's cross-entropy; for a variational autoencoder,
-    with its KL term added."""
+    with its KL term added; with --l2, with the penalty on the weights added."""
     pixel_loss = loss_func if args.loss == "mse" else cross_entropy
-    if not isinstance(autoencoder, VariationalAutoEncoder):
+    variational = isinstance(autoencoder, VariationalAutoEncoder)
+    if not variational and not args.l2:
         return pixel_loss
-    return lambda decoded, b_y: pixel_loss(decoded, b_y) + args.kl_weight * autoencoder.kl
+
+    def loss(decoded, b_y):
+        total = pixel_loss(decoded, b_y)
+        if variational:
+            total = total + args.kl_weight * autoencoder.kl
+        if args.l2:
+            total = total + args.l2 * l2_penalty(autoencoder)
+        return total
+    return loss
+
+
+def l2_penalty(autoencoder):
+    """Hands-On ML's l2_regularizer: sum(w^2) / 2 over the weight matrices, each once (a tied one
+    too: parameters() gives a shared weight once), the biases never."""
+    return sum(p.pow(2).sum() for p in autoencoder.parameters() if p.dim() == 2) / 2
 
 
 def make_scheduler(args, optimizer, first_epoch, n_images):

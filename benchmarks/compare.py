@@ -1,13 +1,15 @@
 """The README's tables of autoencoders, each trained by one command of autoencoder.py.
 
-    python benchmarks/compare.py --data-dir ./mnist/             # 14 runs of 10 epochs: ~12 min here
+    python benchmarks/compare.py --data-dir ./mnist/             # 15 runs, each its own epochs
     python benchmarks/compare.py --data-dir ./mnist/ --epochs 1  # a quick look
 
 Runs every row as its own `autoencoder.py --no-show --no-gif` process (seed 1, so a row can be
 repeated alone with the command it shows), reads its metrics.json and prints two markdown
-tables: other autoencoders one flag away, each with exact PCA of as many components beside it,
-and the tutorial's variants. Seconds per epoch are the median of the run's epochs, measured on
-whatever else this machine was doing: compare them within one table, not across days.
+tables: the recipes (autoencoder.py's RECIPES, each for the epochs its source trains, and a few
+recipes with one flag changed, where that teaches something), each with exact PCA of as many
+components beside it; and the tutorial's variants. Seconds per epoch are the median of the
+run's epochs, measured on whatever else this machine was doing: compare them within one table,
+not across days.
 """
 import argparse
 import json
@@ -19,23 +21,15 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from autoencoder import RECIPES  # noqa: E402  (after the path above)
 
-OTHERS = [   # (model, flags): autoencoders that learners meet next to this lesson
-    ("the tutorial's", ""),
-    ("ReLU, 20 numbers", "--hidden 256,64 --code-size 20 --activation relu --lr 0.001 --batch-size 32"),
-    ("its VAE", "--hidden 256,64 --code-size 20 --activation relu --lr 0.001 --batch-size 32 "
-                "--variational"),
-    ("linear (no activation)", "--activation linear"),
-    ("stacked ELU, L2 0.001", "--hidden 300 --code-size 150 --activation elu --weight-decay 0.001 "
-                              "--batch-size 150 --lr 0.001"),
-    ("stacked ELU, L2 0.001, tied", "--hidden 300 --code-size 150 --activation elu "
-                                    "--weight-decay 0.001 --batch-size 150 --lr 0.001 --tied"),
-    ("stacked ELU, L2 0.00001", "--hidden 300 --code-size 150 --activation elu "
-                                "--weight-decay 0.00001 --batch-size 150 --lr 0.001"),
-    ("stacked ELU, L2 0.00001, tied", "--hidden 300 --code-size 150 --activation elu "
-                                      "--weight-decay 0.00001 --batch-size 150 --lr 0.001 --tied"),
-    ("64 numbers", "--code-size 64"),
-    ("64 numbers, wider layers", "--hidden 256,128 --code-size 64"),
+OTHERS = [   # (model, flags): the recipes, then a few of them with one flag changed
+    *[(name, f"--recipe {name}") for name in RECIPES],
+    ("notes-relu without the ReLU on its code", "--recipe notes-relu --code-activation none"),
+    ("homl-stacked with Adam's weight_decay for its L2", "--recipe homl-stacked --l2 0 "
+                                                         "--weight-decay 0.001"),
+    ("reruns-64 with wider layers", "--recipe reruns-64 --hidden 256,128"),
 ]
 VARIANTS = [  # (model, flags): the tutorial's network, trained differently
     ("the tutorial's autoencoder", ""),
@@ -65,12 +59,12 @@ def command_of(flags):
 
 
 def others_table(results):
-    lines = ["| model | command | parameters | numbers per code | test MSE | PCA, as many components "
-             "| 5-NN accuracy | PCA's 5-NN accuracy | s/epoch |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| model | command | parameters | numbers per code | epochs | test MSE | PCA, as many "
+             "components | 5-NN accuracy | PCA's 5-NN accuracy | s/epoch |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (model, flags), (m, _) in zip(OTHERS, results):
         lines.append(f"| {model} | {command_of(flags)} | {m['parameters']:,} | "
-                     f"{m['config']['code_size']} | {m['final_test_loss']:.4f} | "
+                     f"{m['config']['code_size']} | {m['config']['epochs']} | {m['final_test_loss']:.4f} | "
                      f"{m['pca_test_loss']:.4f} | {m['knn_accuracy']:.1%} | "
                      f"{m['pca_knn_accuracy']:.1%} | {statistics.median(m['epoch_seconds']):.2f} |")
     return "\n".join(lines)
@@ -91,17 +85,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=os.path.join(REPO, "mnist"),
                         help="MNIST root, the folder that holds MNIST/raw/ (default: ./mnist/)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default: the script's EPOCH)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default: each recipe's own, "
+                        "the script's EPOCH for the variants)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        # the tutorial's row is in both tables: run it once
-        for i, (model, flags) in enumerate(OTHERS + VARIANTS[1:]):
+        for i, (model, flags) in enumerate(OTHERS + VARIANTS):
             results[flags] = run(flags, args.data_dir, args.epochs, os.path.join(tmp, str(i)))
             print(f"{model}: test MSE {results[flags][0]['final_test_loss']:.4f}, "
                   f"{results[flags][1]:.0f} s", file=sys.stderr, flush=True)
     epochs = args.epochs or results[""][0]["config"]["epochs"]
-    print(f"Other autoencoders, {epochs} epochs each, seed 1:\n")
+    print("The recipes, seed 1:\n")
     print(others_table([results[flags] for _, flags in OTHERS]))
     print(f"\nThe tutorial's network, trained differently, {epochs} epochs each, seed 1:\n")
     print(variants_table([results[flags] for _, flags in VARIANTS]))

@@ -38,7 +38,9 @@ def test_flags_override_the_constants():
                           "no_show": True, "loss": "mse", "schedule": "constant", "noise": 0.0, "dropout": 0.0, "variational": False,
                           "kl_weight": 0.001, "tied": False, "resume": None, "gif": True,
                           "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
-                          "weight_decay": 0.0, "schedule_start": 0}
+                          "weight_decay": 0.0, "schedule_start": 0, "recipe": None,
+                          "code_activation": "none", "output": "sigmoid", "init": "pytorch",
+                          "l2": 0.0, "spread": "log-variance"}
 
 
 def test_help_shows_every_default(capsys):
@@ -67,7 +69,10 @@ def test_help_shows_every_default(capsys):
     (["--code-size", "0"], "--code-size"), (["--code-size", "785"], "--code-size"),
     (["--activation", "foo"], "--activation"), (["--weight-decay", "-0.001"], "--weight-decay"),
     (["--loss", "l1"], "--loss"), (["--loss", "bce", "--activation", "linear"], "--loss"),
-    (["--schedule", "step"], "--schedule"),
+    (["--schedule", "step"], "--schedule"), (["--loss", "bce", "--output", "linear"], "--loss"),
+    (["--recipe", "homl-stacked", "--loss", "bce"], "--loss"), (["--spread", "std"], "--spread"),
+    (["--l2", "-1"], "--l2"), (["--init", "xavier"], "--init"), (["--code-activation", "linear"],
+                                                                 "--code-activation"),
 ])
 def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:

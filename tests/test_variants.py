@@ -73,7 +73,7 @@ def test_every_code_size_works_with_the_variational_and_tied_variants():
     torch.manual_seed(0)
     x = torch.rand(5, 784)
     for code_size in (1, 2, 4, 64, 784):
-        model = ae.VariationalAutoEncoder(hidden=[32], code_size=code_size)
+        model = ae.VariationalAutoEncoder(ae.AutoEncoder(hidden=[32], code_size=code_size))
         ae.tie_weights(model)
         assert layer_plan(model.encoder)[0] == [(784, 32), (32, code_size)]     # the means
         assert (model.log_var.in_features, model.log_var.out_features) == (32, code_size)

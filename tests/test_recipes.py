@@ -1,0 +1,156 @@
+"""Recipes: named systems as their sources wrote them, each one --recipe NAME away."""
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import autoencoder as ae
+from conftest import layer_plan, run_script
+
+ELU, ReLU, Tanh, Sigmoid = nn.ELU, nn.ReLU, nn.Tanh, nn.Sigmoid
+
+
+def build(*argv):
+    return ae.build_autoencoder(ae.parse_args([*argv, "--device", "cpu"]))
+
+
+@pytest.mark.parametrize("name, encoder, decoder", [
+    ("tutorial", ([(784, 128), (128, 64), (64, 12), (12, 3)], [Tanh] * 3),
+     ([(3, 12), (12, 64), (64, 128), (128, 784)], [Tanh] * 3 + [Sigmoid])),
+    # the notes' AE: a ReLU after the code layer too
+    ("notes-relu", ([(784, 256), (256, 64), (64, 20)], [ReLU] * 3),
+     ([(20, 64), (64, 256), (256, 784)], [ReLU, ReLU, Sigmoid])),
+    ("homl-linear", ([(784, 2)], []), ([(2, 784)], [])),
+    # Hands-On ML: ELU on the code too, and a linear output
+    ("homl-stacked", ([(784, 300), (300, 150)], [ELU, ELU]), ([(150, 300), (300, 784)], [ELU])),
+    ("reruns-64", ([(784, 128), (128, 64), (64, 12), (12, 64)], [Tanh] * 3),
+     ([(64, 12), (12, 64), (64, 128), (128, 784)], [Tanh] * 3 + [Sigmoid])),
+    ("hinton2006", ([(784, 1000), (1000, 500), (500, 250), (250, 30)], [ELU] * 3),
+     ([(30, 250), (250, 500), (500, 1000), (1000, 784)], [ELU] * 3 + [Sigmoid])),
+])
+def test_each_recipe_builds_the_network_of_its_source(name, encoder, decoder, capsys):
+    model = build("--recipe", name)
+    assert layer_plan(model.encoder) == encoder and layer_plan(model.decoder) == decoder
+    assert capsys.readouterr().out.startswith(f"Recipe {name}: ")
+
+
+def test_the_tutorial_recipe_is_the_default_run():
+    args, default = ae.parse_args(["--recipe", "tutorial"]), ae.parse_args([])
+    assert {**vars(args), "recipe": None} == vars(default)
+    torch.manual_seed(1)
+    a = build("--recipe", "tutorial").state_dict()
+    torch.manual_seed(1)
+    b = ae.AutoEncoder().state_dict()
+    assert all(torch.equal(a[key], b[key]) for key in b)
+
+
+def test_hands_on_mls_recipes_train_as_the_book_does():
+    args = ae.parse_args(["--recipe", "homl-stacked"])
+    assert (args.lr, args.batch_size, args.epochs, args.l2, args.weight_decay, args.loss) == (
+        0.001, 150, 30, 0.001, 0.0, "mse")
+    tied = ae.parse_args(["--recipe", "homl-tied"])
+    assert (tied.lr, tied.batch_size, tied.epochs, tied.tied) == (0.01, 150, 5, True)
+
+
+def test_he_initial_weights_have_the_std_of_he_and_zero_biases():
+    torch.manual_seed(0)
+    model = build("--recipe", "homl-stacked")
+    for layer in [m for m in model.modules() if isinstance(m, nn.Linear)]:
+        he = math.sqrt(2 / layer.in_features)
+        assert layer.weight.std().item() == pytest.approx(he, rel=0.03)
+        assert layer.weight.abs().max().item() <= 2 * math.sqrt(2.6 / layer.in_features) + 1e-6
+        assert torch.all(layer.bias == 0)
+    default = ae.AutoEncoder([300], 150, "elu")     # PyTorch's: uniform, std sqrt(1/3) of He's
+    assert default.encoder[0].weight.std().item() < 0.7 * math.sqrt(2 / 784)
+
+
+@pytest.mark.parametrize("name", ["homl-stacked", "homl-tied"])
+def test_the_l2_penalty_touches_each_weight_matrix_once_and_no_bias(name):
+    model = build("--recipe", name)
+    args = ae.parse_args(["--recipe", name])
+    x = torch.rand(4, 784)
+    decoded = model(x)[1]
+    loss = ae.training_loss(args, model)(decoded, x)
+    matrices = [m.weight for m in model.encoder if isinstance(m, nn.Linear)]
+    if name == "homl-stacked":
+        matrices += [m.weight for m in model.decoder if isinstance(m, nn.Linear)]
+    by_hand = nn.functional.mse_loss(decoded, x) + 0.001 * sum((w ** 2).sum() / 2 for w in matrices)
+    assert loss.item() == pytest.approx(by_hand.item(), rel=1e-6)
+    model.zero_grad()
+    ae.l2_penalty(model).backward()
+    for name_, p in model.named_parameters():   # the penalty's gradient: w itself, none for biases
+        grad = torch.zeros_like(p) if p.grad is None else p.grad
+        assert torch.allclose(grad, p.detach() if p.dim() == 2 else torch.zeros_like(p)), name_
+
+
+def test_the_notes_vae_splits_20_outputs_into_10_means_and_10_stds_and_adds_their_kl():
+    torch.manual_seed(0)
+    model = build("--recipe", "notes-vae")
+    args = ae.parse_args(["--recipe", "notes-vae"])
+    assert isinstance(model, ae.VariationalAutoEncoder) and model.spread == "std"
+    assert layer_plan(model.encoder) == ([(784, 256), (256, 64), (64, 10)], [ReLU] * 3)
+    assert (model.log_var.in_features, model.log_var.out_features) == (64, 10)
+    assert layer_plan(model.decoder) == ([(10, 64), (64, 256), (256, 784)], [ReLU, ReLU, Sigmoid])
+    x = torch.rand(32, 784)
+    model.train()
+    decoded = model(x)[1]
+    # the notes' own lines: one layer of 20 outputs after a ReLU, chunked into mu and sigma
+    features = model.encoder[:4](x)
+    layer = nn.Linear(64, 20)
+    with torch.no_grad():
+        layer.weight.copy_(torch.cat([model.encoder[4].weight, model.log_var.weight]))
+        layer.bias.copy_(torch.cat([model.encoder[4].bias, model.log_var.bias]))
+    mu, sigma = torch.relu(layer(features)).chunk(2, dim=1)
+    kld = 0.5 * torch.sum(mu ** 2 + sigma ** 2 - torch.log(1e-8 + sigma ** 2) - 1) / x.numel()
+    notes_loss = nn.functional.mse_loss(decoded, x) + 1.0 * kld
+    assert ae.training_loss(args, model)(decoded, x).item() == pytest.approx(notes_loss.item(), rel=1e-5)
+    assert torch.allclose(ae.codes(model, x), mu)       # the code: the means
+
+
+def test_a_flag_beside_a_recipe_overrides_its_value():
+    args = ae.parse_args(["--recipe", "homl-stacked", "--epochs", "5", "--lr", "0.002"])
+    assert (args.epochs, args.lr, args.code_size, args.l2, args.init) == (5, 0.002, 150, 0.001, "he")
+
+
+def test_an_unknown_recipe_is_one_line_that_lists_the_known_ones():
+    result = run_script("--recipe", "homl")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "argument --recipe: invalid choice: 'homl'" in result.stderr
+    assert all(name in result.stderr for name in ae.RECIPES)
+
+
+@pytest.mark.parametrize("name", list(ae.RECIPES))
+def test_one_epoch_of_each_recipe_writes_every_file(synthetic_mnist, tmp_path, name, capsys):
+    root, _ = synthetic_mnist
+    ae.main(["--recipe", name, "--epochs", "1", "--data-dir", str(root), "--out-dir", str(tmp_path),
+             "--no-show", "--device", "cpu"])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"Recipe {name}: {ae.RECIPES[name][0]}\n")
+    scatter = ae.latent_name(ae.parse_args(["--recipe", name]).code_size)
+    expected = {"autoencoder.pt", "reconstructions.png", f"{scatter}.png", "loss.png", "metrics.json",
+                "generated.png", "code_grid.png", "interpolation.png", "worst.png",
+                "reconstructions.gif"} | ({"latent_3d.gif"} if scatter == "latent_3d" else set())
+    assert {p.name for p in tmp_path.iterdir()} == expected
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"]["recipe"] == name and math.isfinite(metrics["final_test_loss"])
+    assert torch.load(tmp_path / "autoencoder.pt", weights_only=True)["config"]["recipe"] == name
+
+
+def test_resume_keeps_the_recipe(synthetic_mnist, tmp_path, capsys):
+    root, _ = synthetic_mnist
+    flags = ["--data-dir", str(root), "--no-show", "--no-gif", "--device", "cpu"]
+    ae.main(["--recipe", "homl-tied", "--epochs", "1", "--out-dir", str(tmp_path), *flags])
+    capsys.readouterr()
+    checkpoint = str(tmp_path / "autoencoder.pt")
+    ae.main(["--resume", checkpoint, "--epochs", "2", *flags])
+    printed = capsys.readouterr().out
+    assert printed.startswith("Recipe homl-tied: ")
+    assert ": 1 of 2 epochs done, with its --recipe homl-tied, --hidden 300, --code-size 150" in printed
+    config = torch.load(checkpoint, weights_only=True)["config"]
+    assert (config["recipe"], config["tied"], config["l2"], config["lr"]) == ("homl-tied", True, 0.001, 0.01)
+    with pytest.raises(SystemExit) as exit_info:
+        ae.parse_args(["--resume", checkpoint, "--epochs", "3", "--recipe", "homl-stacked"])
+    assert "was trained with --recipe homl-tied but this run has --recipe homl-stacked" in str(
+        exit_info.value.code)
