@@ -129,8 +129,7 @@ loss_func = nn.MSELoss()    # the mean squared error per pixel, between image an
 
 @contextlib.contextmanager
 def evaluating(autoencoder):
-    """Eval mode (a variational code's mean, not a random draw) and no gradients inside `with`;
-    the mode it was in is restored after."""
+    """Eval mode (a VAE's mean code, not a random draw), no gradients; then the mode it was in."""
     training = autoencoder.training
     autoencoder.eval()
     try:
@@ -245,7 +244,8 @@ def main(argv=None):
     device = pick_device(args.device)
     print(f"Device: {device}")
 
-    train_x, train_y = load_mnist(args.data_dir, download=args.download)
+    train_x, train_y = keep_digits(*load_mnist(args.data_dir, download=args.download),
+                                   args.train_digits)      # below: all ten digits by default
     test_x, test_y = load_mnist(args.data_dir, train=False, download=args.download)
     print(f"Training images: {tuple(train_x.shape)}, labels: {tuple(train_y.shape)}")
     images = to_float_images(train_x, device)       # (60000, 784)
@@ -297,6 +297,7 @@ OUTPUT = "sigmoid"      # the decoder's last activation; linear: none (Hands-On 
 INIT = "pytorch"        # PyTorch's default initial weights; he: He's, as Hands-On ML's autoencoders
 L2 = 0.0                # W x sum(w^2) / 2 over the weight matrices, added to the loss (not biases)
 SPREAD = "log-variance"     # a VAE's spread: a log-variance layer; std: the standard deviation itself
+TRAIN_DIGITS = tuple(range(10))     # all ten; (3,): a one-class run, which spots the other digits
 
 
 class Parser(argparse.ArgumentParser):
@@ -330,6 +331,7 @@ def parse_args(argv=None):
     add_variant_flags(parser)
     args = parser.parse_args(argv)
     args.hidden = list(args.hidden)     # the same type from the constant and from the flag
+    args.train_digits = list(args.train_digits)
     args.schedule_start = 0     # the epoch where --schedule starts; a --resume may start anew
     if args.resume:     # below: the checkpoint's flags, except those given again
         continue_run(args, flags_given(parser, argv, args))
@@ -439,6 +441,10 @@ def add_variant_flags(parser):
     variants.add_argument("--tied", action="store_true", default=TIED,
                           help="the decoder reuses the encoder's weights, transposed "
                           "(default: %(default)s)")
+    variants.add_argument("--train-digits", type=digit_list, default=TRAIN_DIGITS, metavar="D,D,...",
+                          help="train on these digits only, such as 3 or 3,5,8, and measure how "
+                          "well the reconstruction error spots the others (default: %s)"
+                          % show_value(TRAIN_DIGITS))
     variants.add_argument("--spread", choices=["log-variance", "std"], default=SPREAD,
                           help="with --variational: a layer beside the code's gives each number's "
                           "log-variance, or its standard deviation itself (default: %(default)s)")
@@ -461,6 +467,18 @@ def layer_sizes(text):
     if min(sizes, default=1) <= 0:
         raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
     return sizes
+
+
+def digit_list(text):
+    """An argparse type: digits 0 to 9 separated by commas, such as 3 or 3,5,8; sorted, once each."""
+    allowed = "use digits from 0 to 9 separated by commas, such as 3 or 3,5,8"
+    try:
+        digits = sorted({int(digit) for digit in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of digits: {allowed}") from None
+    if not 0 <= digits[0] <= digits[-1] <= 9:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
+    return digits
 
 
 def show_value(value):
@@ -488,6 +506,14 @@ def make_out_dir(path):
     except OSError as err:
         sys.exit(f"error: cannot write into the output folder {path} ({err.strerror}): "
                  "choose another with --out-dir")
+
+
+def keep_digits(images, labels, digits):
+    """The images (N, 28, 28) and labels (N,) of digits only: all of them unless --train-digits."""
+    if len(digits) == 10:
+        return images, labels
+    keep = torch.isin(labels, torch.tensor(digits))
+    return images[keep], labels[keep]
 
 
 # ---- Beyond the tutorial: recipes, named systems as their sources wrote them -------------------
@@ -750,14 +776,14 @@ def corrupt(b_y, noise, dropout):
 # with another value they are refused, since they would make it another model or another loss
 VARIANT_FLAGS = ("recipe", "hidden", "code_size", "activation", "code_activation", "output", "init",
                  "noise", "dropout", "variational", "spread", "kl_weight", "tied", "l2", "loss",
-                 "schedule")
+                 "schedule", "train_digits")
 # these come from the checkpoint too, but given again they are honoured, and printed
 TRAINING_FLAGS = ("lr", "batch_size", "weight_decay", "seed")
 OLDER_CONFIG = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "noise": 0.0,
                 "dropout": 0.0, "variational": False, "kl_weight": 0.001, "tied": False,
                 "loss": "mse", "schedule": "constant", "schedule_start": 0, "weight_decay": 0.0,
                 "recipe": None, "code_activation": "none", "output": "sigmoid", "init": "pytorch",
-                "l2": 0.0, "spread": "log-variance"}
+                "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10))}
 
 
 def out_path(args, name):
@@ -1371,6 +1397,9 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
     clock.lap("evaluation")
     pictures, found = decoder_pictures(args, autoencoder, train_codes, test_images, test_y)
     metrics.update(found)
+    if len(args.train_digits) < 10:     # below: how well its error spots the digits it never saw
+        pictures += ["anomaly.png"]
+        metrics.update(detect_anomalies(args, autoencoder, test_images, test_y))
     return pictures
 
 
@@ -1450,10 +1479,12 @@ def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels,
         "final_test_loss": test_loss,
         "pca_test_loss": pca_test_loss(test_images, mean, axes),
         "mean_image_test_loss": pca_test_loss(test_images, mean, axes[:, :0]),   # 0 components
-        "knn_accuracy": knn_accuracy(train_codes, labels, codes(autoencoder, test_images),
-                                     test_labels),
-        "pca_knn_accuracy": knn_accuracy(pca_train, labels, pca_test, test_labels),
     }
+    trained = labels.unique().tolist()
+    if trained == test_labels.unique().tolist():    # otherwise no vote can name the other digits
+        results["knn_accuracy"] = knn_accuracy(train_codes, labels, codes(autoencoder, test_images),
+                                               test_labels)
+        results["pca_knn_accuracy"] = knn_accuracy(pca_train, labels, pca_test, test_labels)
     errors = []
     for name in ("final_test", "pca_test", "mean_image_test"):
         errors.append(per_image(results[f"{name}_loss"]))
@@ -1463,6 +1494,10 @@ def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels,
     print("Test squared error per image, the sum over its 784 pixels (the unit of Hinton & "
           f"Salakhutdinov, 2006): autoencoder {errors[0]:.2f} | PCA, {plural(size, 'component')} "
           f"{errors[1]:.2f} | the mean image {errors[2]:.2f}")
+    if "knn_accuracy" not in results:
+        print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy: skipped: the training codes are of the "
+              f"digits {', '.join(map(str, trained))} only, so their votes cannot name the others")
+        return results
     print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the {plural(size, 'number')} on the test "
           f"digits: autoencoder {results['knn_accuracy']:.1%} | PCA {results['pca_knn_accuracy']:.1%}")
     return results
@@ -1522,10 +1557,11 @@ def reconstruct(autoencoder, images):
         return autoencoder(images.to(next(autoencoder.parameters()).device))[1].cpu()
 
 
-def per_image_loss(autoencoder, images, batch_size=1000):
-    """The mean squared error per pixel of each image, (N,)."""
+def per_image_loss(autoencoder, images, loss="mse", batch_size=1000):
+    """The mean squared error per pixel of each image, (N,); or its cross-entropy per pixel."""
+    pixel_loss = nn.functional.mse_loss if loss == "mse" else nn.functional.binary_cross_entropy
     with evaluating(autoencoder):
-        return torch.cat([(autoencoder(x)[1] - x).pow(2).mean(1).cpu()
+        return torch.cat([pixel_loss(autoencoder(x)[1], x, reduction="none").mean(1).cpu()
                           for x in images.split(batch_size)])
 
 
@@ -1651,6 +1687,83 @@ def plot_denoised(autoencoder, test_images, noise, generator, n=10):
                       "added, taken away, and the clean digits", row_labels=["noisy", "output", "clean"])
     return fig, {"noisy_test_loss": nn.functional.mse_loss(noisy, clean).item(),
                  "denoised_test_loss": nn.functional.mse_loss(rebuilt, clean).item()}
+
+
+# ---- Beyond the tutorial: anomaly detection, the digits it never saw ---------------------------
+
+N_EXTREMES = 10         # the most normal and the most anomalous test digits, anomaly.png
+
+
+def detect_anomalies(args, autoencoder, test_images, test_labels):
+    """After --train-digits: each test image scored by its reconstruction error, the run's loss
+    per image (MSE, or the cross-entropy with --loss bce; a VAE's from its mean code, without
+    the KL term), and how well the score tells the digits it never saw from the trained ones,
+    the AUROC; printed, drawn into anomaly.png, and returned for metrics.json."""
+    scores, labels = per_image_loss(autoencoder, test_images, args.loss), test_labels.cpu()
+    normal = torch.isin(labels, torch.tensor(args.train_digits))
+    unseen = [d for d in range(10) if d not in args.train_digits and (labels == d).any()]
+    if not unseen or normal.all() or not normal.any():
+        print("Anomaly detection: skipped: the test set needs digits both trained and not")
+        return {}
+    overall = auroc(scores, ~normal)
+    by_digit = [auroc(scores[normal | (labels == d)], labels[normal | (labels == d)] == d)
+                if d in unseen else None for d in range(10)]
+    trained = " and ".join(", ".join(f"{d}s" for d in args.train_digits).rsplit(", ", 1))
+    print(f"Anomaly detection, each test digit scored by its reconstruction error: AUROC "
+          f"{overall:.3f} for the digits it never saw against its {trained}")
+    print(f"AUROC of each unseen digit alone against the {trained}: "
+          + " | ".join(f"{d} {by_digit[d]:.3f}" for d in unseen))
+    fig = plot_anomalies(autoencoder, test_images, scores, normal, overall, trained, args.loss)
+    save_atomically(out_path(args, "anomaly.png"), lambda name: fig.savefig(name, dpi=100))
+    return {"anomaly_auroc": overall, "anomaly_auroc_by_digit": by_digit}
+
+
+def auroc(scores, positive):
+    """The area under the ROC curve of scores for telling positive (True) from the rest: the
+    chance that a random positive scores above a random negative, ties counted half; exact,
+    as the Mann-Whitney U from the average ranks."""
+    values, inverse, counts = torch.unique(scores.double(), return_inverse=True, return_counts=True)
+    ranks = (counts.cumsum(0) - (counts - 1) / 2).double()[inverse]     # ties share their mean rank
+    n_pos, n_neg = positive.sum().item(), (~positive).sum().item()
+    return ((ranks[positive].sum().item() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_curve(scores, positive):
+    """The false and true positive rates of each threshold, from the highest score down."""
+    hits = positive[scores.argsort(descending=True)].double()
+    return [torch.cat([torch.zeros(1), rates.cumsum(0) / rates.sum()]).numpy()
+            for rates in (1 - hits, hits)]
+
+
+def plot_anomalies(autoencoder, test_images, scores, normal, overall, trained, loss, n=N_EXTREMES):
+    """anomaly.png: the scores of the trained and the unseen digits, the ROC curve, and the most
+    normal and most anomalous test digits with their reconstructions beneath."""
+    fig = matplotlib.figure.Figure(figsize=(9, 7), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1])
+    hist, roc = top.subplots(1, 2)
+    bins = np.geomspace(scores.min().clamp(min=1e-6).item(), scores.max().item(), 50)
+    for chosen, label in ((normal, f"the {trained} it trained on"), (~normal, "the digits it never saw")):
+        hist.hist(scores[chosen].numpy(), bins, weights=np.full(chosen.sum().item(), 1 / chosen.sum().item()),
+                  alpha=0.6, label=label)
+    hist.set(xscale="log", xlabel=f"reconstruction error ({'MSE' if loss == 'mse' else 'cross-entropy'}"
+             " per pixel)", ylabel="share of each group")
+    hist.tick_params(which="minor", labelbottom=False)
+    hist.legend(fontsize=8)
+    roc.plot(*roc_curve(scores, ~normal), label=f"AUROC {overall:.3f}")
+    roc.plot([0, 1], [0, 1], "--", color="gray", label="a coin, 0.5")
+    roc.set(xlabel="trained digits flagged (false alarms)", ylabel="unseen digits flagged")
+    roc.legend(fontsize=8)
+    order = scores.argsort()
+    picks = torch.cat([order[:n], order.flip(0)[:n]])
+    x = test_images[picks.to(test_images.device)].cpu()
+    rebuilt = reconstruct(autoencoder, x)
+    ax = bottom.subplots()
+    ax.imshow(mosaic(torch.cat([x[:n], rebuilt[:n], x[n:], rebuilt[n:]]), n), cmap="gray", vmin=0, vmax=1)
+    ax.set_yticks([16 + 30 * i for i in range(4)], ["most normal", "rebuilt", "most anomalous", "rebuilt"])
+    ax.set_xticks([])
+    ax.set_title(f"The {n} test digits rebuilt best and worst by a network trained on {trained} only",
+                 fontsize=10)
+    return fig
 
 
 # ---- Beyond the tutorial: animations and the loss curve ----------------------------------------

@@ -29,6 +29,10 @@ OTHERS = [   # (model, flags): the recipes, then a few of them with one flag cha
     ("notes-relu without the ReLU on its code", "--recipe notes-relu --code-activation none"),
     ("homl-stacked with Adam's weight_decay for its L2", "--recipe homl-stacked --l2 0 "
                                                          "--weight-decay 0.001"),
+    ("homl-stacked with the tutorial's sigmoid output", "--recipe homl-stacked --output sigmoid"),
+    ("homl-stacked as this README used to build it", "--recipe homl-stacked --output sigmoid "
+                                                     "--init pytorch --code-activation none "
+                                                     "--l2 0 --weight-decay 0.001"),
     ("reruns-64 with wider layers", "--recipe reruns-64 --hidden 256,128"),
 ]
 VARIANTS = [  # (model, flags): the tutorial's network, trained differently
