@@ -525,8 +525,8 @@ RECIPES = {
                  {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "lr": 0.005,
                   "batch_size": 64, "epochs": 10}),
     "notes-relu": ("the PyTorch AE/VAE notes' AE: 784-256-64-20, ReLU after every layer but the "
-                   "output's, the code's too; Adam 1e-3, batch 32; 10 epochs, not their 1000 (an "
-                   "hour here)",
+                   "output's, the code's too; Adam 1e-3, batch 32; 10 epochs, not their 1000 (nearly "
+                   "2 hours here)",
                    {"hidden": [256, 64], "code_size": 20, "activation": "relu",
                     "code_activation": "relu", "lr": 0.001, "batch_size": 32, "epochs": 10}),
     "notes-vae": ("the PyTorch AE/VAE notes' VAE: the AE's encoder, its 20 outputs split into 10 "

@@ -40,7 +40,7 @@ def test_flags_override_the_constants():
                           "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
                           "weight_decay": 0.0, "schedule_start": 0, "recipe": None,
                           "code_activation": "none", "output": "sigmoid", "init": "pytorch",
-                          "l2": 0.0, "spread": "log-variance"}
+                          "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10))}
 
 
 def test_help_shows_every_default(capsys):
