@@ -1016,7 +1016,7 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
 
 
 def save_losses_and_metrics(args, history, metrics, steps):
-    losses = plot_losses(history, steps, metrics.get("pca_test_loss"), args.code_size, args.loss)
+    losses = plot_losses(history, steps, metrics.get("pca_test_loss"), args.code_size, objective(args))
     save_atomically(out_path(args, "loss.png"), lambda name: losses.savefig(name, dpi=120))
     plt.close(losses)       # a file only: the windows stay the tutorial's two
     save_atomically(out_path(args, "metrics.json"),
@@ -1900,22 +1900,30 @@ def save_gif(path, images, durations):
         name, save_all=True, append_images=images[1:], duration=durations, loop=0))
 
 
-def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE, loss="mse"):
-    """The logged train losses and the test loss of each epoch, against epochs."""
+def objective(args):
+    """What training minimises, in words, when it is more than the tutorial's squared error."""
+    parts = ["the cross-entropy" if args.loss == "bce" else "the squared error"]
+    parts += ["the KL term"] * args.variational + ["the L2 penalty"] * bool(args.l2)
+    return None if parts == ["the squared error"] else " + ".join(parts)
+
+
+def plot_losses(history, steps, pca_test_loss=None, code_size=CODE_SIZE, objective=None):
+    """The logged train losses and the test loss of each epoch, against epochs; objective: what
+    the train loss is, when it is not the squared error alone."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     logged = history["train_losses"]
     ax.plot([e["epoch"] + e["step"] / steps for e in logged], [e["loss"] for e in logged],
             ".-", lw=1, ms=3, label=f"train, every {LOG_EVERY} steps"
-            + (" (its loss: the cross-entropy)" if loss == "bce" else ""))
+            + (f" (its loss: {objective})" if objective else ""))
     tested = history["test_loss"]
     ax.plot(range(1, len(tested) + 1), tested, "o-",
-            label="test, after each epoch" + (" (its squared error)" if loss == "bce" else ""))
+            label="test, after each epoch" + (" (its squared error)" if objective else ""))
     if pca_test_loss is not None:
         ax.axhline(pca_test_loss, color="gray", ls="--",
                    label=f"test, PCA with {plural(code_size, 'component')}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean squared error per pixel" if loss == "mse" else "loss per pixel")
+    ax.set_ylabel("loss per pixel" if objective else "mean squared error per pixel")
     ax.grid(alpha=0.3)
     ax.legend()
     return fig

@@ -154,3 +154,15 @@ def test_resume_keeps_the_recipe(synthetic_mnist, tmp_path, capsys):
         ae.parse_args(["--resume", checkpoint, "--epochs", "3", "--recipe", "homl-stacked"])
     assert "was trained with --recipe homl-tied but this run has --recipe homl-stacked" in str(
         exit_info.value.code)
+
+
+def test_loss_png_says_what_the_train_loss_holds_beside_the_squared_error():
+    history = {"train_losses": [{"epoch": 0, "step": 0, "loss": 0.1}], "test_loss": [0.05]}
+    for argv, says in [([], None), (["--recipe", "homl-stacked"], "the squared error + the L2 penalty"),
+                       (["--recipe", "notes-vae"], "the squared error + the KL term"),
+                       (["--recipe", "hinton2006"], "the cross-entropy")]:
+        fig = ae.plot_losses(history, 10, objective=ae.objective(ae.parse_args(argv)))
+        labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        assert labels[0] == "train, every 100 steps" + (f" (its loss: {says})" if says else "")
+        assert fig.axes[0].get_ylabel() == ("loss per pixel" if says else "mean squared error per pixel")
+        ae.plt.close(fig)
