@@ -521,9 +521,10 @@ def keep_digits(images, labels, digits):
 # --recipe NAME: (where it comes from, its flag values). Each source trains with the squared error
 # per pixel and Adam unless it says otherwise. Add your own: a name, a line, the flags' values.
 RECIPES = {
-    "tutorial": ("Morvan Zhou's PyTorch tutorial, 404_autoencoder.py: the lesson above",
-                 {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "lr": 0.005,
-                  "batch_size": 64, "epochs": 10}),
+    "tutorial": ("Morvan Zhou's PyTorch tutorial, 404_autoencoder.py: the lesson above, Adam "
+                 "0.005 (0.001 with --variational, as without the recipe)",
+                 {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "batch_size": 64,
+                  "epochs": 10}),
     "notes-relu": ("the PyTorch AE/VAE notes' AE: 784-256-64-20, ReLU after every layer but the "
                    "output's, the code's too; Adam 1e-3, batch 32; 10 epochs, not their 1000 (nearly "
                    "2 hours here)",
@@ -563,8 +564,8 @@ RECIPES = {
 def use_recipe(args, given):
     """The recipe's flag values in args, but for the flags given (the names of flags_given)."""
     for name, value in RECIPES[args.recipe][1].items():
-        if name not in given:
-            setattr(args, name, value)
+        if name not in given:   # a copy: a run must not change the recipe's lists
+            setattr(args, name, list(value) if isinstance(value, list) else value)
 
 
 # ---- Beyond the tutorial: the data files, checked and named in one line ------------------------
@@ -702,7 +703,7 @@ class VariationalAutoEncoder(AutoEncoder):
     and a KL term pulls the codes towards N(0, 1), so that new codes can be drawn from it. The
     encoder gives the means, so encoder(x) is the code as in the AutoEncoder; a second code layer
     beside the encoder's gives the spreads: log-variances, or with spread "std" (the AE/VAE
-    notes') the standard deviations themselves, after the code's activation if it has one. Two
+    notes') the standard deviations themselves, through the code's activation if it has one. Two
     layers of n outputs are one layer of 2n outputs split in two, as the notes write it."""
     def __init__(self, autoencoder=None, spread=SPREAD):
         nn.Module.__init__(self)    # the layers are autoencoder's: it made them already
@@ -716,8 +717,9 @@ class VariationalAutoEncoder(AutoEncoder):
     def forward(self, x):
         features = self.encoder[:self.code_layer](x)    # all but the code layer and after
         mean = self.encoder[self.code_layer:](features)
-        spread = self.encoder[self.code_layer + 1:](self.log_var(features))     # the code's activation
+        spread = self.log_var(features)
         if self.spread == "std":    # 1e-8, as the notes: a std of 0 must not give log(0)
+            spread = self.encoder[self.code_layer + 1:](spread)     # the code's activation, if any
             std, var, log_var = spread, spread ** 2, (1e-8 + spread ** 2).log()
         else:
             std, var, log_var = (0.5 * spread).exp(), spread.exp(), spread
@@ -863,6 +865,8 @@ def load_checkpoint(path):
     one line that says why it is none."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict):
+            raise TypeError("not a dict of a model, its flags and its history")  # a bare tensor, say
         config, _, done = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
     except FileNotFoundError:
         sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
@@ -1398,8 +1402,9 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
     pictures, found = decoder_pictures(args, autoencoder, train_codes, test_images, test_y)
     metrics.update(found)
     if len(args.train_digits) < 10:     # below: how well its error spots the digits it never saw
-        pictures += ["anomaly.png"]
-        metrics.update(detect_anomalies(args, autoencoder, test_images, test_y))
+        found = detect_anomalies(args, autoencoder, test_images, test_y)
+        metrics.update(found)
+        pictures += ["anomaly.png"] * bool(found)
     return pictures
 
 
@@ -1729,9 +1734,12 @@ def auroc(scores, positive):
 
 
 def roc_curve(scores, positive):
-    """The false and true positive rates of each threshold, from the highest score down."""
-    hits = positive[scores.argsort(descending=True)].double()
-    return [torch.cat([torch.zeros(1), rates.cumsum(0) / rates.sum()]).numpy()
+    """The false and true positive rates of each threshold, from the highest score down; tied
+    scores are one threshold, so that the curve's area is the AUROC."""
+    order = scores.argsort(descending=True)
+    ranked, hits = scores[order], positive[order].double()
+    last = torch.cat([ranked[1:] != ranked[:-1], torch.tensor([True])])    # of each run of ties
+    return [torch.cat([torch.zeros(1), rates.cumsum(0)[last] / rates.sum()]).numpy()
             for rates in (1 - hits, hits)]
 
 

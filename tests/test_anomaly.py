@@ -39,15 +39,24 @@ def test_auroc_is_scikit_learns_with_ties_counted_half():
             continue
         ours = ae.auroc(torch.from_numpy(scores), torch.from_numpy(positive))
         assert ours == pytest.approx(roc_auc_score(positive, scores), abs=1e-12)
+
+
+def test_auroc_by_hand_counts_each_pair_and_ties_half():
     positive = torch.tensor([False, False, True, True])
     assert ae.auroc(torch.tensor([1.0, 2, 3, 4]), positive) == 1.0
     assert ae.auroc(torch.tensor([4.0, 3, 2, 1]), positive) == 0.0
     assert ae.auroc(torch.ones(4), positive) == 0.5
+    # pairs (positive above negative): 3 > 1, 3 > 2, 2 = 2 (a half), 2 > 1: 3.5 of 4
+    assert ae.auroc(torch.tensor([1.0, 2, 3, 2]), positive) == 3.5 / 4
 
 
-def test_the_roc_curve_runs_from_nothing_flagged_to_everything():
+def test_the_roc_curve_runs_from_nothing_flagged_to_everything_and_its_area_is_the_auroc():
     fpr, tpr = ae.roc_curve(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([False, False, True, True]))
     assert fpr.tolist() == [0, 0, 0.5, 0.5, 1] and tpr.tolist() == [0, 0.5, 0.5, 1, 1]
+    scores, positive = torch.tensor([1.0, 1, 1, 1, 2, 2]), torch.tensor([True, False, True, False, True, False])
+    fpr, tpr = ae.roc_curve(scores, positive)     # ties: one step, diagonal, as the AUROC counts them
+    area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)     # the trapezoids under the curve
+    assert area == pytest.approx(ae.auroc(scores, positive)) == 0.5
 
 
 def test_a_one_class_run_prints_and_keeps_the_auroc_of_each_unseen_digit(synthetic_mnist, tmp_path,

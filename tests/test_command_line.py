@@ -138,12 +138,13 @@ def with_a_fake_gpu(**extra):
     return headless_env(PYTHONPATH=os.pathsep.join([str(FAKE_GPU), str(REPO)]), **extra)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a real GPU: auto uses it")
 def test_with_a_gpu_auto_picks_it(synthetic_mnist, tmp_path):
     root, _ = synthetic_mnist
     result = run_script("--data-dir", root, "--out-dir", tmp_path, "--no-show", "--epochs", 1,
                         env=with_a_fake_gpu())
     assert result.stdout.startswith("Device: cuda\n")    # then fails: there is no GPU behind it
-    assert result.returncode != 0 and "NVIDIA driver" in result.stderr
+    assert result.returncode != 0 and re.search("NVIDIA driver|not compiled with CUDA", result.stderr)
     cpu = run_script("--data-dir", root, "--out-dir", tmp_path, "--no-show", "--no-gif", "--epochs", 1,
                      "--device", "cpu", env=with_a_fake_gpu())
     assert cpu.returncode == 0 and cpu.stdout.startswith("Device: cpu\n"), cpu.stderr
@@ -162,5 +163,6 @@ def test_the_tests_that_need_the_cpu_ask_for_it_and_pass_beside_a_gpu(tmp_path):
                             cwd=REPO / "tests", env=with_a_fake_gpu(), capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert re.search(r"^3 passed", result.stdout.splitlines()[-1]) or " skipped" in result.stdout, \
+    # all 3, or 2 and the real-MNIST one skipped where MNIST is not here
+    assert re.search(r"^(3 passed|2 passed, 1 skipped)\b", result.stdout.splitlines()[-1]), \
         result.stdout[-1000:]

@@ -121,6 +121,16 @@ def test_resume_from_something_else_is_one_line(synthetic_mnist, tmp_path, conte
     assert f"--resume {path}" in result.stderr and "earlier run" in result.stderr
 
 
+@pytest.mark.parametrize("content", [torch.zeros(3), {"config": "not a dict", "history": {}, "epoch": 1}])
+def test_resume_from_another_torch_file_is_one_line(tmp_path, content, capsys):
+    path = tmp_path / "other.pt"
+    torch.save(content, path)
+    with pytest.raises(SystemExit) as exit_info:
+        ae.parse_args(["--resume", str(path)])
+    assert str(exit_info.value.code).startswith(f"error: --resume {path} is not a checkpoint of "
+                                                "autoencoder.py (")
+
+
 def start_training(root, out, until):
     """A long run as a real process, returned once it has printed a line starting with until."""
     process = start_script("--data-dir", root, "--out-dir", out, "--epochs", 500, *FAST)

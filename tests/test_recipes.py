@@ -166,3 +166,16 @@ def test_loss_png_says_what_the_train_loss_holds_beside_the_squared_error():
         assert labels[0] == "train, every 100 steps" + (f" (its loss: {says})" if says else "")
         assert fig.axes[0].get_ylabel() == ("loss per pixel" if says else "mean squared error per pixel")
         ae.plt.close(fig)
+
+
+def test_a_log_variance_is_not_squeezed_by_the_codes_activation():
+    torch.manual_seed(0)     # only the notes' standard deviations go through it
+    model = build("--variational", "--code-activation", "sigmoid")
+    with torch.no_grad():
+        model.log_var.weight.zero_()
+        model.log_var.bias.fill_(-10.0)     # a spread of exp(-5): a sigmoid would make it >= 1
+    x = torch.rand(4, 784)
+    model(x)
+    mean = ae.codes(model, x)
+    by_hand = (-0.5 * (1 - 10.0 - mean ** 2 - math.exp(-10)).sum(1)).mean()
+    assert model.kl.item() == pytest.approx(by_hand.item(), rel=1e-5)
