@@ -639,9 +639,7 @@ def check_idx_files(raw, train, download, unpacked=()):
         try:
             problem, count = idx_problem(path, shape)
         except OSError as err:      # a folder, or a file this user may not read
-            sys.exit(f"error: {path} cannot be read ({err.strerror or err}): "
-                     + ("delete it and run again to download it" if download else
-                        "put the original file there"))
+            sys.exit(f"error: {path} cannot be read ({err.strerror or err}): " + fix.format("it"))
         if problem and path in unpacked:   # name the .gz, and unpack it again next time
             os.remove(path)
             sys.exit(f"error: {path}.gz unpacks to a damaged file: {name} {problem}: "
@@ -800,7 +798,8 @@ def new_history():
 def continue_run(args, given):
     """--resume: the checkpoint's flags in args, but for those given (the names of flags_given),
     which must fit; a finished scheduled run asked for more epochs starts a new schedule."""
-    config, done = load_checkpoint(args.resume)
+    checkpoint = load_checkpoint(args.resume)
+    config, done = checkpoint["config"], checkpoint["epoch"]
     path, planned = args.resume, config["epochs"]
     differ = [name for name in VARIANT_FLAGS if name in given and getattr(args, name) != config[name]]
     if differ:
@@ -831,9 +830,8 @@ def flags(names, values):
 def resume(path, args, autoencoder, optimizer):
     """Load the checkpoint into the model and optimizer (continue_run has taken its flags into
     args); say what goes on as before and what not; return its history."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    history, done, config = checkpoint["history"], checkpoint["epoch"], {
-        **OLDER_CONFIG, **checkpoint["config"]}
+    checkpoint = load_checkpoint(path)
+    history, done, config = checkpoint["history"], checkpoint["epoch"], checkpoint["config"]
     try:
         autoencoder.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -852,8 +850,7 @@ def resume(path, args, autoencoder, optimizer):
           + (f", with its {flags(kept, config)}" if kept else ""))
     for name in TRAINING_FLAGS:
         if config[name] != getattr(args, name):
-            print(f"  --{name.replace('_', '-')} {show_value(getattr(args, name))} instead of the "
-                  f"checkpoint's {show_value(config[name])}")
+            print(f"  {flags([name], vars(args))} instead of the checkpoint's {show_value(config[name])}")
     if args.schedule_start != config["schedule_start"]:
         print(f"  its {args.schedule} schedule ended with epoch {done}: a new one runs over epochs "
               f"{done} to {args.epochs - 1}, from the start (peak --lr {args.lr})")
@@ -861,19 +858,20 @@ def resume(path, args, autoencoder, optimizer):
 
 
 def load_checkpoint(path):
-    """The flags (with those of older files filled in) and the epochs done of a checkpoint, or
-    one line that says why it is none."""
+    """A checkpoint, its flags with those of older files filled in, or one line that says why
+    the file is none."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict):
             raise TypeError("not a dict of a model, its flags and its history")  # a bare tensor, say
-        config, _, done = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
+        config, _, _ = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
     except FileNotFoundError:
         sys.exit(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
     except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
         sys.exit(f"error: --resume {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
                  "give the autoencoder.pt of an earlier run")
-    return {**OLDER_CONFIG, **config}, done     # an older file lacks the flags added since
+    checkpoint["config"] = {**OLDER_CONFIG, **config}   # an older file lacks the flags added since
+    return checkpoint
 
 
 class StopOnCtrlC:
@@ -1707,7 +1705,7 @@ def detect_anomalies(args, autoencoder, test_images, test_labels):
     scores, labels = per_image_loss(autoencoder, test_images, args.loss), test_labels.cpu()
     normal = torch.isin(labels, torch.tensor(args.train_digits))
     unseen = [d for d in range(10) if d not in args.train_digits and (labels == d).any()]
-    if not unseen or normal.all() or not normal.any():
+    if not unseen or not normal.any():
         print("Anomaly detection: skipped: the test set needs digits both trained and not")
         return {}
     overall = auroc(scores, ~normal)

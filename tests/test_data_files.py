@@ -55,7 +55,7 @@ def test_an_idx_path_that_is_a_folder_is_one_line(broken_copy):
     path.mkdir()        # as an archive tool that unpacks into a folder of the file's name
     result = run_script("--data-dir", root, "--out-dir", root / "out", "--no-download", "--no-show")
     assert result.returncode == 1 and result.stderr == (
-        f"error: {path} cannot be read (Is a directory): put the original file there\n")
+        f"error: {path} cannot be read (Is a directory): replace it with the original\n")
 
 
 def test_an_unreadable_idx_file_is_one_line(broken_copy, monkeypatch):
