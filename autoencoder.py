@@ -291,6 +291,12 @@ VARIATIONAL = False     # a variational autoencoder: each code is a mean and a s
 KL_WEIGHT = 0.001       # weight of the VAE's KL term against the per-pixel squared error
 VAE_LR = 0.001          # the learning rate with VARIATIONAL: at LR its noisy codes often collapse
 TIED = False            # the decoder uses the encoder's weight matrices, transposed
+SPARSITY = 0.0          # sparse: W x the sum of |code numbers| per image (mean over a batch) added
+CONTRACTIVE = 0.0       # contractive: W x |dcode/dpixels|^2 per image (the Jacobian's, exactly) added
+ADVERSARIAL = False     # adversarial: a discriminator pulls the codes towards the prior N(0, I)
+CONV = False            # ConvAutoEncoder: 3x3 convolutions and 2x2 max-pools before the HIDDEN layers
+CHANNELS = (16, 32)     # with CONV: each convolution's channels; each pool halves 28x28: 14x14, 7x7
+CONV_LR = 0.001         # the learning rate with CONV: at LR its tanh layers stall at the mean image
 # What the recipes below need beyond the tutorial's network, all the tutorial's by default
 CODE_ACTIVATION = "none"    # an activation on the code too (the AE/VAE notes put a ReLU there)
 OUTPUT = "sigmoid"      # the decoder's last activation; linear: none (Hands-On ML's stacked autoencoder)
@@ -332,13 +338,14 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.hidden = list(args.hidden)     # the same type from the constant and from the flag
     args.train_digits = list(args.train_digits)
+    args.channels = list(args.channels)
     args.schedule_start = 0     # the epoch where --schedule starts; a --resume may start anew
     if args.resume:     # below: the checkpoint's flags, except those given again
         continue_run(args, flags_given(parser, argv, args))
     elif args.recipe:   # below: a named system's flags, except those given
         use_recipe(args, flags_given(parser, argv, args))
     if args.lr is None:
-        args.lr = VAE_LR if args.variational else LR
+        args.lr = VAE_LR if args.variational else CONV_LR if args.conv else LR
     check_flags(parser, args)
     if args.recipe:
         print(f"Recipe {args.recipe}: {RECIPES[args.recipe][0]}")
@@ -350,6 +357,24 @@ def check_flags(parser, args):
     if args.loss == "bce" and (args.activation == "linear" or args.output == "linear"):
         parser.error("argument --loss: bce needs pixels between 0 and 1, which the final sigmoid "
                      "gives, and --activation linear or --output linear has none: use --loss mse")
+    most, source = (math.prod(conv_map(args.channels)), "--conv's last map") if args.conv else (
+        28 * 28, "an image")
+    if args.code_size > most:
+        parser.error(f"argument --code-size: {args.code_size} is not allowed: use a whole number "
+                     f"from 1 to {most}, the numbers {source} holds")
+    if args.conv:
+        check_conv_flags(parser, args)
+    elif args.channels != list(CHANNELS):
+        parser.error("argument --channels: only a convolutional autoencoder has channels: add "
+                     "--conv, or leave --channels out")
+    if args.variational and (args.adversarial or args.sparsity or args.contractive):
+        other = "--adversarial" if args.adversarial else "--sparsity" if args.sparsity else "--contractive"
+        parser.error(f"argument {other}: a variational autoencoder's KL term already shapes its "
+                     f"codes: use --variational or {other}, not both")
+    if args.adversarial and (args.sparsity or args.contractive):
+        other = "--sparsity" if args.sparsity else "--contractive"
+        parser.error(f"argument {other}: with --adversarial the discriminator shapes the codes: "
+                     f"use --adversarial or {other}, not both")
     if args.spread != SPREAD and not args.variational:
         parser.error("argument --spread: only a variational autoencoder has a spread: add "
                      "--variational, or leave --spread out")
@@ -364,7 +389,8 @@ def add_run_flags(parser):
     parser.add_argument("--batch-size", type=number(int), default=BATCH_SIZE, metavar="N",
                         help="images per training step (default: %(default)s)")
     parser.add_argument("--lr", type=number(float),
-                        help=f"Adam's learning rate (default: {LR}, or {VAE_LR} with --variational)")
+                        help=f"Adam's learning rate (default: {LR}, or {VAE_LR} with --variational "
+                        f"or {CONV_LR} with --conv)")
     parser.add_argument("--loss", choices=["mse", "bce"], default=LOSS,
                         help="mse: the mean squared error per pixel; bce: the cross-entropy per "
                         "pixel of Hinton & Salakhutdinov (2006) (default: %(default)s)")
@@ -405,8 +431,8 @@ def add_network_flags(parser):
                          help="sizes of the encoder's hidden layers, from the pixels inwards; the "
                          "decoder mirrors them; '' for none (default: %s)" % show_value(HIDDEN))
     network.add_argument("--code-size", default=CODE_SIZE, metavar="N",
-                         type=number(int, lambda n: 0 < n <= 28 * 28, "from 1 to 784"),
-                         help="numbers in each code, 1 to 784 (default: %(default)s)")
+                         type=number(int), help="numbers in each code, 1 to 784, or with --conv "
+                         "as many as its last map holds (default: %(default)s)")
     network.add_argument("--activation", choices=list(ACTIVATIONS), default=ACTIVATION,
                          help="between the layers; linear: none anywhere, not even the final "
                          "sigmoid (default: %(default)s)")
@@ -421,6 +447,13 @@ def add_network_flags(parser):
     network.add_argument("--init", choices=["pytorch", "he"], default=INIT,
                          help="initial weights: PyTorch's default, or He's, truncated normal of std "
                          "sqrt(2 / inputs), biases 0 (default: %(default)s)")
+    network.add_argument("--conv", action="store_true", default=CONV,
+                         help="a convolutional autoencoder: 3x3 convolutions, each followed by a "
+                         "2x2 max-pool, before the --hidden layers; the decoder mirrors them with "
+                         "upsampling (default: %(default)s)")
+    network.add_argument("--channels", type=channel_list, default=CHANNELS, metavar="N,N,...",
+                         help="with --conv: channels of each convolution, 1 to 5 of them, from the "
+                         "pixels inwards (default: %s)" % show_value(CHANNELS))
     network.add_argument("--l2", type=AT_LEAST_0, default=L2, metavar="W",
                          help="add W x sum(w^2) / 2 over the weight matrices to the loss, biases "
                          "never; tied weights count once (default: %(default)s)")
@@ -440,6 +473,17 @@ def add_variant_flags(parser):
                           help="with --variational: weight of the KL term (default: %(default)s)")
     variants.add_argument("--tied", action="store_true", default=TIED,
                           help="the decoder reuses the encoder's weights, transposed "
+                          "(default: %(default)s)")
+    variants.add_argument("--sparsity", type=AT_LEAST_0, default=SPARSITY, metavar="W",
+                          help="sparse: add W x the sum of the code's absolute values per image, "
+                          "the mean over the batch (Keras's L1 activity regulariser; the Keras "
+                          "blog's W is 1e-4) (default: %(default)s)")
+    variants.add_argument("--contractive", type=AT_LEAST_0, default=CONTRACTIVE, metavar="W",
+                          help="contractive: add W x the squared Frobenius norm of dcode/dpixels "
+                          "per image, computed exactly, the mean over the batch (default: %(default)s)")
+    variants.add_argument("--adversarial", action="store_true", default=ADVERSARIAL,
+                          help="adversarial: after each step a discriminator learns to tell the "
+                          "codes from draws of N(0, I) and the encoder to fool it "
                           "(default: %(default)s)")
     variants.add_argument("--train-digits", type=digit_list, default=TRAIN_DIGITS, metavar="D,D,...",
                           help="train on these digits only, such as 3 or 3,5,8, and measure how "
@@ -466,6 +510,15 @@ def layer_sizes(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of sizes: {allowed}") from None
     if min(sizes, default=1) <= 0:
         raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
+    return sizes
+
+
+def channel_list(text):
+    """An argparse type: 1 to 5 channel counts above 0 (each pool halves the map: 28x28 to 1x1)."""
+    sizes = layer_sizes(text)
+    if not 1 <= len(sizes) <= 5:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use 1 to 5 whole numbers above "
+                                         "0 separated by commas, such as 16,32")
     return sizes
 
 
@@ -553,6 +606,21 @@ RECIPES = {
                    "batch_size": 150, "epochs": 5}),
     "reruns-64": ("a re-run of the tutorial that widens the code to 64 numbers, drawn 8x8",
                   {"code_size": 64}),
+    "keras-conv": ("the Keras blog's deep convolutional autoencoder (Chollet, 2016): 3x3 "
+                   "convolutions of 16, 8 and 8 channels with ReLU, each with a 2x2 max-pool, so "
+                   "the code is the 8x4x4 map, 128 numbers; the decoder mirrors it with upsampling "
+                   "(here 4x4 to 7x7 at once, where the blog goes to 8x8 and trims later); "
+                   "cross-entropy, Adam, batch 128, 50 epochs; it reports a loss of 0.094",
+                   {"conv": True, "channels": [16, 8, 8], "hidden": [], "code_size": 128,
+                    "activation": "relu", "loss": "bce", "lr": 0.001, "batch_size": 128,
+                    "epochs": 50}),
+    "keras-denoising-conv": ("the Keras blog's convolutional denoising autoencoder: 32 and 32 "
+                             "channels, so the code is the 32x7x7 map (1,568 numbers, more than "
+                             "the pixels: it learns to clean, not to compress); Gaussian noise of "
+                             "0.5 clipped to 0-1; cross-entropy, Adam, batch 128, 100 epochs",
+                             {"conv": True, "channels": [32, 32], "hidden": [], "code_size": 1568,
+                              "activation": "relu", "noise": 0.5, "loss": "bce", "lr": 0.001,
+                              "batch_size": 128, "epochs": 100}),
     "hinton2006": ("the README's reproduction of Hinton & Salakhutdinov (2006): 784-1000-500-250-30 "
                    "ELU, cross-entropy, one-cycle to 0.002, batch 128, 40 epochs",
                    {"hidden": [1000, 500, 250], "code_size": 30, "activation": "elu",
@@ -672,9 +740,16 @@ def idx_problem(path, shape):
 
 # ---- Beyond the tutorial: the variants, additions beside the tutorial's model ------------------
 
+ADVERSARY_HIDDEN = (256, 256)   # --adversarial's discriminator, ReLU (the paper's: 1000, 1000)
+ADVERSARY_LR = 0.0002           # Adam for the discriminator's steps and the encoder's against it
+ADVERSARY_BETAS = (0.5, 0.999)  # a shorter memory of gradients than Adam's default, as for GANs
+
 def build_autoencoder(args):
     """The tutorial's AutoEncoder, or the variant the flags ask for; says which."""
-    autoencoder = AutoEncoder(args.hidden, args.code_size, args.activation)
+    if args.conv:
+        autoencoder = ConvAutoEncoder(args.channels, args.hidden, args.code_size, args.activation)
+    else:
+        autoencoder = AutoEncoder(args.hidden, args.code_size, args.activation)
     extras = []     # what differs from the tutorial's kind of network, for the printed line
     if args.code_activation != "none":      # after the code layer: it bounds the code
         autoencoder.encoder.append(ACTIVATIONS[args.code_activation]())
@@ -684,16 +759,111 @@ def build_autoencoder(args):
         extras.append("a linear output")
     if args.variational:
         autoencoder = VariationalAutoEncoder(autoencoder, args.spread)
+    if args.sparsity or args.contractive:
+        autoencoder = PenalizedAutoEncoder(autoencoder, args.sparsity, args.contractive)
+    if args.adversarial:
+        autoencoder = AdversarialAutoEncoder(autoencoder, args.code_size)
     if args.init == "he":
         init_he(autoencoder)
         extras.append("He's initial weights")
     if args.tied:
         tie_weights(autoencoder)
-    shape = [28 * 28, *args.hidden, args.code_size, *args.hidden[::-1], 28 * 28]
-    parameters = sum(p.numel() for p in autoencoder.parameters())
+    maps = ["x".join(map(str, conv_map(args.channels[:i]))) for i in range(len(args.channels) + 1)]
+    inner = [*maps[1:], *args.hidden] if args.conv else args.hidden
+    shape = [maps[0] if args.conv else 28 * 28, *inner, args.code_size, *inner[::-1],
+             maps[0] if args.conv else 28 * 28]
+    parameters = sum(p.numel() for p in own_parameters(autoencoder))
+    others = sum(p.numel() for p in autoencoder.parameters()) - parameters
     print(f"{type(autoencoder).__name__}: {'-'.join(map(str, shape))}, {args.activation}, "
-          + "".join(f"{extra}, " for extra in extras) + f"{parameters:,} parameters")
+          + "".join(f"{extra}, " for extra in extras) + f"{parameters:,} parameters"
+          + (f" (and the discriminator's {others:,})" if others else ""))
     return autoencoder
+
+
+class ConvAutoEncoder(AutoEncoder):
+    """Convolutions see a pixel's neighbours, not a row of 784 numbers. Each 3x3 convolution of
+    channels is followed by a 2x2 max-pool that halves the map (28x28, 14x14, 7x7, 4x4, ...); the
+    last map, flattened, goes through the hidden layers to the code, as in the AutoEncoder. The
+    decoder mirrors it: back to the map, then at each size a 3x3 convolution and an upsampling,
+    and a last convolution to the grey pixels. The Keras blog's layout; as there, a map of
+    exactly code_size numbers without hidden layers is the code itself. Images stay (batch, 784)."""
+    def __init__(self, channels=CHANNELS, hidden=HIDDEN, code_size=CODE_SIZE, activation=ACTIVATION):
+        nn.Module.__init__(self)
+        channels, act = list(channels), ACTIVATIONS[activation] or nn.Identity
+        grid = conv_map(channels)                   # (32, 7, 7) for 16,32
+        sides = [conv_map(channels[:i])[1] for i in range(len(channels))][::-1]  # 14, 28 for 16,32
+        sizes = [math.prod(grid), *hidden, code_size]
+        dense = layers(sizes, activation) if sizes != [code_size] * 2 else []   # Keras: none
+        encoder = [nn.Unflatten(1, (1, 28, 28))]    # (batch, 784) -> (batch, 1, 28, 28)
+        for n_in, n_out in zip([1, *channels], channels):
+            encoder += [nn.Conv2d(n_in, n_out, 3, padding=1), act(), nn.MaxPool2d(2, ceil_mode=True)]
+        self.encoder = nn.Sequential(*encoder, nn.Flatten(), *dense)
+        decoder = [*layers(sizes[::-1], activation), act()] if dense else []
+        decoder.append(nn.Unflatten(1, grid))
+        for n_in, n_out, side in zip(channels[-1:] + channels[:0:-1], channels[::-1], sides):
+            decoder += [nn.Conv2d(n_in, n_out, 3, padding=1), act(), nn.Upsample(size=(side, side))]
+        self.decoder = nn.Sequential(*decoder, nn.Conv2d(channels[0], 1, 3, padding=1), nn.Flatten())
+        if activation != "linear":
+            self.decoder.append(nn.Sigmoid())       # pixels back into (0, 1)
+        self.to(memory_format=torch.channels_last)  # oneDNN's quickest layout: benchmarks/speed.py
+
+
+def conv_map(channels):
+    """The map after ConvAutoEncoder's convolutions and pools: (channels, side, side); each 2x2
+    pool halves the side, rounding up (Keras's padding "same"): 28, 14, 7, 4, 2, 1."""
+    side = 28
+    for _ in channels:
+        side = math.ceil(side / 2)
+    return (channels[-1] if channels else 1), side, side
+
+
+def check_conv_flags(parser, args):
+    """--conv with what cannot go with it ends in one line."""
+    if args.tied:
+        parser.error("argument --tied: --conv's decoder upsamples and has no transposed "
+                     "convolutions to tie: leave --tied or --conv out")
+    if args.variational and not args.hidden and args.code_size == math.prod(conv_map(args.channels)):
+        parser.error("argument --variational: with --conv, a code as large as the last map and no "
+                     "--hidden layers, the map is the code and there is no code layer beside which "
+                     "to put the spread's: give --hidden or another --code-size")
+
+
+class PenalizedAutoEncoder(AutoEncoder):
+    """--sparsity and --contractive: the autoencoder's own layers, and in training a penalty on
+    its codes, kept for the loss as a VAE keeps its KL term."""
+    def __init__(self, autoencoder, sparsity=SPARSITY, contractive=CONTRACTIVE):
+        nn.Module.__init__(self)    # the layers are autoencoder's: it made them already
+        self.encoder, self.decoder = autoencoder.encoder, autoencoder.decoder
+        self.sparsity, self.contractive, self.penalty = sparsity, contractive, 0.0
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        if self.contractive:        # the Jacobian is taken with respect to the pixels
+            x = x.detach().requires_grad_()
+        encoded = self.encoder(x)
+        self.penalty = self.sparsity * sparsity_penalty(encoded)
+        if self.contractive:
+            self.penalty = self.penalty + self.contractive * jacobian_norm2(encoded, x, True).mean()
+        return encoded, self.decoder(encoded)
+
+
+def sparsity_penalty(encoded):
+    """Keras's L1 activity regulariser, as the Keras blog's sparse autoencoder uses it: the sum
+    of the absolute code numbers of each image, the mean over the batch."""
+    return encoded.abs().sum(1).mean()
+
+
+def jacobian_norm2(encoded, x, create_graph=False):
+    """The squared Frobenius norm of each image's Jacobian d encoded / d x, (batch,): exact, one
+    backward pass per code number. An image's code depends on its own pixels only, so the
+    gradient of a code number summed over the batch is each image's row of its Jacobian."""
+    total = torch.zeros(len(x), device=x.device)
+    for j in range(encoded.shape[1]):
+        row, = torch.autograd.grad(encoded[:, j].sum(), x, create_graph=create_graph,
+                                   retain_graph=True)
+        total = total + row.pow(2).sum(1)
+    return total
 
 
 class VariationalAutoEncoder(AutoEncoder):
@@ -729,13 +899,67 @@ class VariationalAutoEncoder(AutoEncoder):
         return encoded, self.decoder(encoded)
 
 
+class AdversarialAutoEncoder(AutoEncoder):
+    """--adversarial (Makhzani et al., 2015): the autoencoder's own layers, and a discriminator
+    that tells codes from draws of the prior N(0, I). Each training batch runs the paper's
+    regularisation phase as it comes in (the discriminator's step, then the encoder's step to
+    fool it, each with its own Adam), then the lesson's reconstruction step as for any model."""
+    def __init__(self, autoencoder, code_size=CODE_SIZE):
+        nn.Module.__init__(self)    # the layers are autoencoder's: it made them already
+        self.encoder, self.decoder = autoencoder.encoder, autoencoder.decoder
+        self.discriminator = nn.Sequential(*layers([code_size, *ADVERSARY_HIDDEN, 1], "relu"))
+        self.optimizers = {part: torch.optim.Adam(getattr(self, part).parameters(), ADVERSARY_LR,
+                                                  betas=ADVERSARY_BETAS)
+                           for part in ("discriminator", "encoder")}
+
+    def forward(self, x):
+        if self.training:
+            self.discriminator_step(x)
+            self.generator_step(x)
+        return super().forward(x)
+
+    def discriminator_step(self, x):
+        """The discriminator learns to say 1 for draws of the prior, 0 for the codes of x."""
+        with torch.no_grad():
+            encoded = self.encoder(x)
+        prior = torch.randn_like(encoded)
+        logits = self.discriminator(torch.cat([prior, encoded]))
+        truth = torch.cat([torch.ones(len(prior), 1), torch.zeros(len(encoded), 1)]).to(logits)
+        self.step("discriminator", nn.functional.binary_cross_entropy_with_logits(logits, truth))
+
+    def generator_step(self, x):
+        """The encoder learns to make codes that the discriminator takes for draws of the prior."""
+        logits = self.discriminator(self.encoder(x))
+        self.step("encoder", nn.functional.binary_cross_entropy_with_logits(
+            logits, torch.ones_like(logits)))
+
+    def step(self, part, loss):
+        optimizer = self.optimizers[part]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        self.zero_grad(set_to_none=True)    # no gradient left for the reconstruction step
+
+    def get_extra_state(self):      # the two Adams' states go into state_dict, so into checkpoints
+        return {part: optimizer.state_dict() for part, optimizer in self.optimizers.items()}
+
+    def set_extra_state(self, state):
+        for part, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state[part])
+
+
+def own_parameters(autoencoder):
+    """The autoencoder's parameters, each once, without an adversary's discriminator."""
+    return [p for name, p in autoencoder.named_parameters() if not name.startswith("discriminator.")]
+
+
 def init_he(autoencoder):
     """He's initial weights as Hands-On ML draws them (TensorFlow's variance_scaling_initializer):
     a normal of std sqrt(2.6 / inputs) cut at 2 std, which leaves a std of sqrt(2 / inputs);
     biases 0."""
     for module in autoencoder.modules():
-        if isinstance(module, nn.Linear):
-            std = math.sqrt(2.6 / module.in_features)
+        if isinstance(module, (nn.Linear, nn.Conv2d)):  # inputs: a convolution's window
+            std = math.sqrt(2.6 / module.weight[0].numel())
             nn.init.trunc_normal_(module.weight, 0, std, -2 * std, 2 * std)
             nn.init.zeros_(module.bias)
 
@@ -774,8 +998,9 @@ def corrupt(b_y, noise, dropout):
 
 # --resume continues the run as it was: these flags come from the checkpoint, and given again
 # with another value they are refused, since they would make it another model or another loss
-VARIANT_FLAGS = ("recipe", "hidden", "code_size", "activation", "code_activation", "output", "init",
-                 "noise", "dropout", "variational", "spread", "kl_weight", "tied", "l2", "loss",
+VARIANT_FLAGS = ("recipe", "conv", "channels", "hidden", "code_size", "activation",
+                 "code_activation", "output", "init", "noise", "dropout", "variational", "spread",
+                 "kl_weight", "tied", "l2", "sparsity", "contractive", "adversarial", "loss",
                  "schedule", "train_digits")
 # these come from the checkpoint too, but given again they are honoured, and printed
 TRAINING_FLAGS = ("lr", "batch_size", "weight_decay", "seed")
@@ -783,7 +1008,8 @@ OLDER_CONFIG = {"hidden": [128, 64, 12], "code_size": 3, "activation": "tanh", "
                 "dropout": 0.0, "variational": False, "kl_weight": 0.001, "tied": False,
                 "loss": "mse", "schedule": "constant", "schedule_start": 0, "weight_decay": 0.0,
                 "recipe": None, "code_activation": "none", "output": "sigmoid", "init": "pytorch",
-                "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10))}
+                "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10)), "conv": False,
+                "channels": list(CHANNELS), "sparsity": 0.0, "contractive": 0.0, "adversarial": False}
 
 
 def out_path(args, name):
@@ -995,7 +1221,7 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
     done = len(history["test_loss"])
     scatter = latent_name(args.code_size)
     save_atomically(out(f"{scatter}.png"), lambda name: latent.savefig(name, dpi=120))
-    metrics = {"config": vars(args), "parameters": sum(p.numel() for p in autoencoder.parameters()),
+    metrics = {"config": vars(args), "parameters": sum(p.numel() for p in own_parameters(autoencoder)),
                "device": data[0].device.type, "torch": torch.__version__, **history}
     pictures = [] if stop.requested else evaluate_all(args, autoencoder, data, metrics, clock)
     save_losses_and_metrics(args, history, metrics, math.ceil(len(data[0]) / args.batch_size))
@@ -1231,16 +1457,20 @@ cross_entropy = nn.BCELoss()    # the mean over pixels of -(y log p + (1 - y) lo
 
 def training_loss(args, autoencoder):
     """The tutorial's loss_func, or --loss bce's cross-entropy; for a variational autoencoder,
-    with its KL term added; with --l2, with the penalty on the weights added."""
+    with its KL term added; with --sparsity or --contractive, their penalty on the codes; with
+    --l2, the penalty on the weights."""
     pixel_loss = loss_func if args.loss == "mse" else cross_entropy
     variational = isinstance(autoencoder, VariationalAutoEncoder)
-    if not variational and not args.l2:
+    penalized = isinstance(autoencoder, PenalizedAutoEncoder)
+    if not variational and not penalized and not args.l2:
         return pixel_loss
 
     def loss(decoded, b_y):
         total = pixel_loss(decoded, b_y)
         if variational:
             total = total + args.kl_weight * autoencoder.kl
+        if penalized:   # --sparsity's and --contractive's, weighted already
+            total = total + autoencoder.penalty
         if args.l2:
             total = total + args.l2 * l2_penalty(autoencoder)
         return total
@@ -1248,9 +1478,9 @@ def training_loss(args, autoencoder):
 
 
 def l2_penalty(autoencoder):
-    """Hands-On ML's l2_regularizer: sum(w^2) / 2 over the weight matrices, each once (a tied one
-    too: parameters() gives a shared weight once), the biases never."""
-    return sum(p.pow(2).sum() for p in autoencoder.parameters() if p.dim() == 2) / 2
+    """Hands-On ML's l2_regularizer: sum(w^2) / 2 over the weight matrices (and convolutions'
+    kernels), each once (a tied one too), the biases never, an adversary's never."""
+    return sum(p.pow(2).sum() for p in own_parameters(autoencoder) if p.dim() >= 2) / 2
 
 
 def make_scheduler(args, optimizer, first_epoch, n_images):
@@ -1396,6 +1626,9 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
     train_codes = codes(autoencoder, images)    # (60000, code size), for both
     metrics.update(evaluate(autoencoder, train_codes, images, train_y, test_images, test_y,
                             metrics["test_loss"][-1]))
+    if args.loss == "bce":  # the loss it trained on, in the unit the Keras blog reports
+        metrics["test_cross_entropy"] = per_image_loss(autoencoder, test_images, "bce").mean().item()
+        print(f"Test cross-entropy per pixel, the loss it trained on: {metrics['test_cross_entropy']:.4f}")
     clock.lap("evaluation")
     pictures, found = decoder_pictures(args, autoencoder, train_codes, test_images, test_y)
     metrics.update(found)
@@ -1475,7 +1708,7 @@ def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels,
 
     The labels are used here only, never in training.
     """
-    size = train_codes.shape[1]
+    size = min(train_codes.shape[1], 28 * 28)   # PCA of 784 components rebuilds every image
     mean, axes = pca(images, size)
     pca_train, pca_test = pca_codes(images, mean, axes), pca_codes(test_images, mean, axes)
     results = {
@@ -1501,7 +1734,7 @@ def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels,
         print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy: skipped: the training codes are of the "
               f"digits {', '.join(map(str, trained))} only, so their votes cannot name the others")
         return results
-    print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the {plural(size, 'number')} on the test "
+    print(f"{K_NEIGHBOURS}-nearest-neighbour accuracy of the {plural(train_codes.shape[1], 'number')} on the test "
           f"digits: autoencoder {results['knn_accuracy']:.1%} | PCA {results['pca_knn_accuracy']:.1%}")
     return results
 
@@ -1910,6 +2143,7 @@ def objective(args):
     """What training minimises, in words, when it is more than the tutorial's squared error."""
     parts = ["the cross-entropy" if args.loss == "bce" else "the squared error"]
     parts += ["the KL term"] * args.variational + ["the L2 penalty"] * bool(args.l2)
+    parts += ["the sparsity penalty"] * bool(args.sparsity) + ["the Jacobian's"] * bool(args.contractive)
     return None if parts == ["the squared error"] else " + ".join(parts)
 
 

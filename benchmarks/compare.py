@@ -1,13 +1,15 @@
 """The README's tables of autoencoders, each trained by one command of autoencoder.py.
 
-    python benchmarks/compare.py --data-dir ./mnist/             # 15 runs, each its own epochs
+    python benchmarks/compare.py --data-dir ./mnist/             # every table, each its own epochs
     python benchmarks/compare.py --data-dir ./mnist/ --epochs 1  # a quick look
+    python benchmarks/compare.py --tables conv                   # one table
 
 Runs every row as its own `autoencoder.py --no-show --no-gif` process (seed 1, so a row can be
-repeated alone with the command it shows), reads its metrics.json and prints two markdown
+repeated alone with the command it shows), reads its metrics.json and prints three markdown
 tables: the recipes (autoencoder.py's RECIPES, each for the epochs its source trains, and a few
 recipes with one flag changed, where that teaches something), each with exact PCA of as many
-components beside it; and the tutorial's variants. Seconds per epoch are the median of the
+components beside it; convolutions against fully connected layers (with the Keras blog's two
+convolutional recipes); and the tutorial's variants. Seconds per epoch are the median of the
 run's epochs, measured on whatever else this machine was doing: compare them within one table,
 not across days.
 """
@@ -22,10 +24,10 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-from autoencoder import RECIPES  # noqa: E402  (after the path above)
+from autoencoder import EPOCH, RECIPES  # noqa: E402  (after the path above)
 
 OTHERS = [   # (model, flags): the recipes, then a few of them with one flag changed
-    *[(name, f"--recipe {name}") for name in RECIPES],
+    *[(name, f"--recipe {name}") for name in RECIPES if not RECIPES[name][1].get("conv")],
     ("notes-relu without the ReLU on its code", "--recipe notes-relu --code-activation none"),
     ("homl-stacked with Adam's weight_decay for its L2", "--recipe homl-stacked --l2 0 "
                                                          "--weight-decay 0.001"),
@@ -34,6 +36,18 @@ OTHERS = [   # (model, flags): the recipes, then a few of them with one flag cha
                                                      "--init pytorch --code-activation none "
                                                      "--l2 0 --weight-decay 0.001"),
     ("reruns-64 with wider layers", "--recipe reruns-64 --hidden 256,128"),
+]
+CONV = [  # (model, flags): convolutions against fully connected layers, at 3 numbers and at 32
+    ("the tutorial's autoencoder", ""),
+    ("convolutional, the tutorial's layers after the convolutions", "--conv"),
+    ("convolutional, ELU at the tutorial's learning rate", "--conv --activation elu --lr 0.005"),
+    ("fully connected, 32 numbers", "--hidden 256 --code-size 32"),
+    ("convolutional, 32 numbers", "--conv --hidden 128 --code-size 32"),
+    ("the Keras blog's, 10 of its epochs", "--recipe keras-conv --epochs 10"),
+    ("the Keras blog's, its 50 epochs", "--recipe keras-conv"),
+    ("the Keras blog's denoising, 10 of its 100 epochs", "--recipe keras-denoising-conv --epochs 10"),
+    ("fully connected denoising at the same noise", "--hidden 256 --code-size 32 --noise 0.5 "
+                                                     "--loss bce"),
 ]
 VARIANTS = [  # (model, flags): the tutorial's network, trained differently
     ("the tutorial's autoencoder", ""),
@@ -74,6 +88,21 @@ def others_table(results):
     return "\n".join(lines)
 
 
+def conv_table(results):
+    lines = ["| model | command | parameters | numbers per code | epochs | test MSE | test cross-"
+             "entropy | 5-NN accuracy | noisy → denoised test MSE | s/epoch |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (model, flags), (m, _) in zip(CONV, results):
+        entropy = f"{m['test_cross_entropy']:.4f}" if "test_cross_entropy" in m else ""
+        denoised = (f"{m['noisy_test_loss']:.4f} → {m['denoised_test_loss']:.4f}"
+                    if "denoised_test_loss" in m else "")
+        lines.append(f"| {model} | {command_of(flags)} | {m['parameters']:,} | "
+                     f"{m['config']['code_size']} | {m['config']['epochs']} | {m['final_test_loss']:.4f} | "
+                     f"{entropy} | {m['knn_accuracy']:.1%} | {denoised} | "
+                     f"{statistics.median(m['epoch_seconds']):.2f} |")
+    return "\n".join(lines)
+
+
 def variants_table(results):
     first = results[0][0]
     lines = ["| model | flags | test MSE | 5-NN accuracy of the codes |", "| --- | --- | --- | --- |",
@@ -91,18 +120,30 @@ def main():
                         help="MNIST root, the folder that holds MNIST/raw/ (default: ./mnist/)")
     parser.add_argument("--epochs", type=int, help="epochs per run (default: each recipe's own, "
                         "the script's EPOCH for the variants)")
+    parser.add_argument("--tables", nargs="+", choices=list(TABLES), default=list(TABLES),
+                        help="which tables to run and print (default: all)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (model, flags) in enumerate(OTHERS + VARIANTS):
+        for i, (model, flags) in enumerate(dict.fromkeys(
+                row for table in args.tables for row in TABLES[table][0])):
             results[flags] = run(flags, args.data_dir, args.epochs, os.path.join(tmp, str(i)))
             print(f"{model}: test MSE {results[flags][0]['final_test_loss']:.4f}, "
                   f"{results[flags][1]:.0f} s", file=sys.stderr, flush=True)
-    epochs = args.epochs or results[""][0]["config"]["epochs"]
-    print("The recipes, seed 1:\n")
-    print(others_table([results[flags] for _, flags in OTHERS]))
-    print(f"\nThe tutorial's network, trained differently, {epochs} epochs each, seed 1:\n")
-    print(variants_table([results[flags] for _, flags in VARIANTS]))
+    for table in args.tables:
+        rows, make, title = TABLES[table]
+        epochs = args.epochs or EPOCH
+        print(f"\n{title.format(epochs=epochs)}, seed 1:\n")
+        print(make([results[flags] for _, flags in rows]))
+
+
+TABLES = {  # name: (rows, the function that prints them, the title)
+    "recipes": (OTHERS, others_table, "The recipes"),
+    "conv": (CONV, conv_table, "Convolutions against fully connected layers (each its own epochs, "
+                               "or --epochs {epochs} where given)"),
+    "variants": (VARIANTS, variants_table, "The tutorial's network, trained differently, {epochs} "
+                                           "epochs each"),
+}
 
 
 if __name__ == "__main__":

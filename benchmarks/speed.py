@@ -1,17 +1,19 @@
 """How fast autoencoder.py trains, next to the tutorial's own loop and the arithmetic's floor,
 and where the time of a whole default run goes.
 
-    python benchmarks/speed.py --data-dir ./mnist/      # about three minutes on a 2-core CPU
+    python benchmarks/speed.py --data-dir ./mnist/      # about six minutes on a 2-core CPU
 
 In one process, each after a short warm-up and from the same seed, in rounds (3 by default)
-that interleave them, so that a machine that slows down for a while slows all three alike:
+that interleave them, so that a machine that slows down for a while slows them all alike:
 (a) the tutorial's loop: torchvision MNIST with ToTensor, a shuffled DataLoader of batch 64;
 (b) autoencoder.train() as a run uses it, with the live figure updated every 100 steps
     (headless, as with --no-show);
 (c) the floor: only the matrix products of the same steps, with nothing around them: for every
     layer, x @ W.T forward and both backward products, grad @ W and grad.T @ x (autograd skips
     grad @ W for the first layer, whose input needs no gradient: about 0.09 s of 0.68 here).
-Prints the median and the range of each, and of the ratios (a)/(b) and (b)/(c) within a round.
+(d) autoencoder.train() of `--conv`, the convolutional autoencoder, as (b).
+Prints the median and the range of each, and of the ratios (a)/(b), (b)/(c) and (d)/(b) within a
+round; then the layouts tried for --conv's steps (conv_layouts below).
 Then whole default runs (`autoencoder.py --no-show`) in a subprocess: wall time, peak memory,
 and the split that the run prints on its last line, with Python's start, the imports and
 the exit as the rest of the wall time.
@@ -66,10 +68,10 @@ def tutorial_loop(root, epochs, device, steps=None):
     return autoencoder
 
 
-def our_loop(images, epochs, device):
+def our_loop(images, epochs, device, flags=()):
     """autoencoder.train() with a headless live figure, as `python autoencoder.py --no-show`."""
-    args = ae.parse_args(["--epochs", str(epochs), "--no-show"])
-    autoencoder = ae.AutoEncoder().to(device)
+    args = ae.parse_args(["--epochs", str(epochs), "--no-show", *flags])
+    autoencoder = ae.build_autoencoder(args).to(device)
     optimizer = ae.make_optimizer(autoencoder, args.lr)
     figure = ae.LiveFigure(images[:args.n_test_img], show=None)
     history = {"train_losses": [], "epoch_seconds": []}
@@ -90,6 +92,37 @@ def matmul_floor(epochs, n_images, device):
             x @ w.T
             g @ w
             g.T @ x
+
+
+def conv_layouts(images, device, rounds, steps=150):
+    """Images per second of --conv's training steps (no figure) in the layouts tried: PyTorch's
+    own NCHW, channels_last (kept: ConvAutoEncoder converts itself), oneDNN switched off, and
+    batches of 128 and 256 (their loss is another one: not kept, a learner's --batch-size)."""
+    tried = {"NCHW, oneDNN": ("nchw", True, 64), "channels_last, oneDNN (kept)": ("cl", True, 64),
+             "channels_last, without oneDNN": ("cl", False, 64),
+             "channels_last, batch 128": ("cl", True, 128), "channels_last, batch 256": ("cl", True, 256)}
+    speeds = {name: [] for name in tried}
+    for _ in range(rounds):
+        for name, (layout, mkldnn, batch) in tried.items():
+            torch.manual_seed(ae.SEED)
+            with contextlib.redirect_stdout(io.StringIO()):
+                args = ae.parse_args(["--conv", "--batch-size", str(batch)])
+                model = ae.build_autoencoder(args).to(device)
+            model.to(memory_format=torch.contiguous_format if layout == "nchw" else torch.channels_last)
+            optimizer, loss_func = ae.make_optimizer(model, args.lr), ae.training_loss(args, model)
+            with torch.backends.mkldnn.flags(enabled=mkldnn):
+                def steps_of():
+                    for _, (b_x, b_y) in zip(range(steps), ae.batches(images, batch)):
+                        loss = loss_func(model(b_x)[1], b_y)
+                        optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        optimizer.step()
+                _, elapsed = timed(steps_of, device)
+            speeds[name].append(steps * batch / elapsed)
+    print(f"\n--conv's training steps, {steps} each, {rounds} interleaved rounds:")
+    for name, values in speeds.items():
+        print(f"  {name:32} median {statistics.median(values):6,.0f} img/s, range "
+              f"{min(values):,.0f} to {max(values):,.0f}")
 
 
 def timed(run, device):
@@ -123,14 +156,16 @@ def main():
     timed(lambda: tutorial_loop(args.data_dir, 1, device, steps=WARMUP_STEPS), device)
     timed(lambda: our_loop(images[:WARMUP_STEPS * ae.BATCH_SIZE], 1, device), device)
     timed(lambda: matmul_floor(1, WARMUP_STEPS * ae.BATCH_SIZE, device), device)
+    timed(lambda: our_loop(images[:WARMUP_STEPS * ae.BATCH_SIZE], 1, device, ["--conv"]), device)
     runs = {
         "(a) tutorial: DataLoader+ToTensor": lambda: tutorial_loop(args.data_dir, args.epochs, device),
         "(b) autoencoder.py train()": lambda: our_loop(images, args.epochs, device),
-        "(c) floor: matrix products only": lambda: matmul_floor(args.epochs, len(images), device)}
+        "(c) floor: matrix products only": lambda: matmul_floor(args.epochs, len(images), device),
+        "(d) autoencoder.py --conv train()": lambda: our_loop(images, args.epochs, device, ["--conv"])}
     seconds = {name: [] for name in runs}
     mse = {}
     for round_ in range(args.rounds):
-        names = list(runs)[round_ % 3:] + list(runs)[:round_ % 3]     # each goes first in turn
+        names = list(runs)[round_ % 4:] + list(runs)[:round_ % 4]     # each goes first in turn
         for name in names:
             torch.manual_seed(ae.SEED)
             model, elapsed = timed(runs[name], device)
@@ -144,10 +179,12 @@ def main():
         test_mse = f"{mse[name]:9.4f}" if name in mse else ""
         print(f"{name:34} {statistics.median(values):15.2f} {spread(values):>13} "
               f"{len(images) / statistics.median(values):9,.0f} {test_mse}")
-    a, b, c = seconds.values()
+    a, b, c, d = seconds.values()
     for label, ratios in [("speed-up (a)/(b)", [x / y for x, y in zip(a, b)]),
-                          ("distance to the floor (b)/(c)", [x / y for x, y in zip(b, c)])]:
+                          ("distance to the floor (b)/(c)", [x / y for x, y in zip(b, c)]),
+                          ("--conv against the fully connected (d)/(b)", [x / y for x, y in zip(d, b)])]:
         print(f"{label}: median {statistics.median(ratios):.2f}x, range {spread(ratios, 'x')}")
+    conv_layouts(images, device, args.rounds)
     ratios = [whole_run(args.data_dir, i + 1) for i in range(args.whole_runs)]
     if len(ratios) > 1:
         print(f"\noutside the epochs / the epochs, {len(ratios)} whole runs: median "

@@ -40,7 +40,9 @@ def test_flags_override_the_constants():
                           "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
                           "weight_decay": 0.0, "schedule_start": 0, "recipe": None,
                           "code_activation": "none", "output": "sigmoid", "init": "pytorch",
-                          "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10))}
+                          "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10)),
+                          "conv": False, "channels": [16, 32], "sparsity": 0.0, "contractive": 0.0,
+                          "adversarial": False}
 
 
 def test_help_shows_every_default(capsys):
