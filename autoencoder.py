@@ -2221,7 +2221,8 @@ def objective(args):
     """What training minimises, in words, when it is more than the tutorial's squared error."""
     parts = ["the cross-entropy" if args.loss == "bce" else "the squared error"]
     parts += ["the KL term"] * args.variational + ["the L2 penalty"] * bool(args.l2)
-    parts += ["the sparsity penalty"] * bool(args.sparsity) + ["the Jacobian's"] * bool(args.contractive)
+    parts += ["the sparsity penalty"] * bool(args.sparsity)
+    parts += ["the Jacobian penalty"] * bool(args.contractive)
     return None if parts == ["the squared error"] else " + ".join(parts)
 
 

@@ -110,14 +110,15 @@ def conv_layouts(images, device, rounds, steps=150):
                 model = ae.build_autoencoder(args).to(device)
             model.to(memory_format=torch.contiguous_format if layout == "nchw" else torch.channels_last)
             optimizer, loss_func = ae.make_optimizer(model, args.lr), ae.training_loss(args, model)
-            with torch.backends.mkldnn.flags(enabled=mkldnn):
-                def steps_of():
-                    for _, (b_x, b_y) in zip(range(steps), ae.batches(images, batch)):
-                        loss = loss_func(model(b_x)[1], b_y)
-                        optimizer.zero_grad(set_to_none=True)
-                        loss.backward()
-                        optimizer.step()
-                _, elapsed = timed(steps_of, device)
+            def steps_of():
+                for _, (b_x, b_y) in zip(range(steps), ae.batches(images, batch)):
+                    loss = loss_func(model(b_x)[1], b_y)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+            torch.backends.mkldnn.enabled = mkldnn
+            _, elapsed = timed(steps_of, device)
+            torch.backends.mkldnn.enabled = True
             speeds[name].append(steps * batch / elapsed)
     print(f"\n--conv's training steps, {steps} each, {rounds} interleaved rounds:")
     for name, values in speeds.items():
