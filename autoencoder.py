@@ -1951,7 +1951,7 @@ def plot_mosaic(images, cols, title, row_labels=(), column_labels=()):
 def plot_generated(autoencoder, train_codes, variational, generator, rows=5, cols=10):
     mean, covariance = code_gaussian(train_codes, variational)
     new_codes = sample_codes(mean, covariance, rows * cols, generator)
-    source = ("the VAE's prior, a standard normal" if variational else
+    source = ("the prior, a standard normal" if variational else
               "a Gaussian fitted to the training codes (their mean and covariance)")
     return plot_mosaic(decode(autoencoder, new_codes), cols,
                        f"{rows * cols} new digits, decoded from random codes drawn from\n{source}")
