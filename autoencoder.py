@@ -482,8 +482,8 @@ def add_variant_flags(parser):
                           help="contractive: add W x the squared Frobenius norm of dcode/dpixels "
                           "per image, computed exactly, the mean over the batch (default: %(default)s)")
     variants.add_argument("--adversarial", action="store_true", default=ADVERSARIAL,
-                          help="adversarial: after each step a discriminator learns to tell the "
-                          "codes from draws of N(0, I) and the encoder to fool it "
+                          help="adversarial: as each batch comes in, a discriminator learns to tell the "
+                          "codes from draws of N(0, I), then the encoder to fool it "
                           "(default: %(default)s)")
     variants.add_argument("--train-digits", type=digit_list, default=TRAIN_DIGITS, metavar="D,D,...",
                           help="train on these digits only, such as 3 or 3,5,8, and measure how "
