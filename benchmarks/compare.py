@@ -9,7 +9,9 @@ repeated alone with the command it shows), reads its metrics.json and prints thr
 tables: the recipes (autoencoder.py's RECIPES, each for the epochs its source trains, and a few
 recipes with one flag changed, where that teaches something), each with exact PCA of as many
 components beside it; convolutions against fully connected layers (with the Keras blog's two
-convolutional recipes); and the tutorial's variants. Seconds per epoch are the median of the
+convolutional recipes); the tutorial's variants; and the penalties on the codes (sparse,
+contractive, adversarial, beside the VAE and the Keras blog's sparse autoencoder) with the
+measures each aims at. Seconds per epoch are the median of the
 run's epochs, measured on whatever else this machine was doing: compare them within one table,
 not across days.
 """
@@ -55,6 +57,16 @@ VARIANTS = [  # (model, flags): the tutorial's network, trained differently
     ("input dropout", "--dropout 0.2"),
     ("variational", "--variational"),
     ("tied weights", "--tied"),
+]
+PENALTIES = [  # (model, flags): penalties on the codes, each against the plain network it changes
+    ("the tutorial's autoencoder", ""),
+    ("sparse", "--sparsity 0.001"),
+    ("contractive", "--contractive 0.01"),
+    ("adversarial", "--adversarial"),
+    ("variational", "--variational"),
+    ("the Keras blog's 32 ReLU numbers, without the penalty, its 50 epochs",
+     "--recipe keras-sparse --sparsity 0 --epochs 50"),
+    ("the Keras blog's sparse autoencoder, its 100 epochs", "--recipe keras-sparse"),
 ]
 
 
@@ -114,6 +126,21 @@ def variants_table(results):
     return "\n".join(lines)
 
 
+def penalties_table(results):
+    lines = ["| model | command | epochs | test MSE | 5-NN accuracy | mean \\|code number\\| | "
+             "within 0.01 of 0 | Jacobian norm | noise moves a code | codes' mean from 0 | "
+             "covariance from I | s/epoch |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| ---: | ---: | ---: | ---: |"]
+    for (model, flags), (m, _) in zip(PENALTIES, results):
+        moved = (f"{m['jacobian_norm']:.3f} | {m['code_shift']:.1%}" if "jacobian_norm" in m
+                 else " | ")
+        lines.append(f"| {model} | {command_of(flags)} | {m['config']['epochs']} | "
+                     f"{m['final_test_loss']:.4f} | {m['knn_accuracy']:.1%} | {m['code_mean_abs']:.3f} | "
+                     f"{m['code_near_zero']:.1%} | {moved} | {m['code_mean_distance']:.3f} | "
+                     f"{m['code_covariance_distance']:.3f} | {statistics.median(m['epoch_seconds']):.2f} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=os.path.join(REPO, "mnist"),
@@ -143,6 +170,8 @@ TABLES = {  # name: (rows, the function that prints them, the title)
                                "or --epochs {epochs} where given)"),
     "variants": (VARIANTS, variants_table, "The tutorial's network, trained differently, {epochs} "
                                            "epochs each"),
+    "penalties": (PENALTIES, penalties_table, "Penalties on the codes (each its own epochs, or "
+                                              "--epochs {epochs} where given)"),
 }
 
 

@@ -13,7 +13,9 @@ that interleave them, so that a machine that slows down for a while slows them a
     grad @ W for the first layer, whose input needs no gradient: about 0.09 s of 0.68 here).
 (d) autoencoder.train() of `--conv`, the convolutional autoencoder, as (b).
 Prints the median and the range of each, and of the ratios (a)/(b), (b)/(c) and (d)/(b) within a
-round; then the layouts tried for --conv's steps (conv_layouts below).
+round; then the layouts tried for --conv's steps (conv_layouts below), and what --sparsity,
+--contractive (at 3, 20 and 128 numbers), --adversarial and --variational cost per epoch
+(penalty_costs below; `--only penalties` for these alone).
 Then whole default runs (`autoencoder.py --no-show`) in a subprocess: wall time, peak memory,
 and the split that the run prints on its last line, with Python's start, the imports and
 the exit as the rest of the wall time.
@@ -73,7 +75,7 @@ def our_loop(images, epochs, device, flags=()):
     args = ae.parse_args(["--epochs", str(epochs), "--no-show", *flags])
     autoencoder = ae.build_autoencoder(args).to(device)
     optimizer = ae.make_optimizer(autoencoder, args.lr)
-    figure = ae.LiveFigure(images[:args.n_test_img], show=None)
+    figure = ae.LiveFigure(images[:args.n_test_img], show=None, code_size=args.code_size)
     history = {"train_losses": [], "epoch_seconds": []}
     for epoch in range(epochs):
         ae.train(args, autoencoder, optimizer, images, epoch, history, figure)
@@ -126,6 +128,35 @@ def conv_layouts(images, device, rounds, steps=150):
               f"{min(values):,.0f} to {max(values):,.0f}")
 
 
+PENALTY_COSTS = [  # (the plain network, the penalised one): --contractive at 3, 20 and 128 numbers
+    ("", "--sparsity 0.001"), ("", "--contractive 0.01"), ("", "--adversarial"), ("", "--variational"),
+    ("--code-size 20", "--code-size 20 --contractive 0.01"),
+    ("--code-size 128", "--code-size 128 --contractive 0.01")]
+
+
+def penalty_costs(images, device, rounds, steps=200):
+    """Seconds per epoch of the penalties' training (autoencoder.train(), as (b), on the first
+    `steps` batches, scaled to an epoch) against the plain network's of the same code size, in
+    interleaved rounds. --contractive takes one backward pass per code number, so its cost grows
+    with the code; the others add a fixed amount per batch."""
+    subset, per_epoch = images[:steps * ae.BATCH_SIZE], -(-len(images) // ae.BATCH_SIZE) / steps
+    flag_sets = list(dict.fromkeys(flags for pair in PENALTY_COSTS for flags in pair))
+    seconds = {flags: [] for flags in flag_sets}
+    timed(lambda: our_loop(images[:WARMUP_STEPS * ae.BATCH_SIZE], 1, device, ["--adversarial"]), device)
+    for round_ in range(rounds):
+        for flags in flag_sets[round_ % 2:] + flag_sets[:round_ % 2]:
+            torch.manual_seed(ae.SEED)
+            _, elapsed = timed(lambda: our_loop(subset, 1, device, flags.split()), device)
+            seconds[flags].append(elapsed * per_epoch)
+    print(f"\nThe penalties' training, {steps} batches scaled to an epoch, {rounds} interleaved rounds:")
+    for plain, penalised in PENALTY_COSTS:
+        ratios = [x / y for x, y in zip(seconds[penalised], seconds[plain])]
+        print(f"  {penalised:34} median {statistics.median(seconds[penalised]):6.2f} s/epoch "
+              f"({spread(seconds[penalised])}), {statistics.median(ratios):5.2f}x "
+              f"({spread(ratios, 'x')}) the plain {plain or 'tutorial'}'s "
+              f"{statistics.median(seconds[plain]):.2f} s")
+
+
 def timed(run, device):
     ae.synchronize(device)
     start = time.perf_counter()
@@ -142,6 +173,7 @@ def main():
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     parser.add_argument("--rounds", type=ae.number(int), default=3,
                         help="rounds of (a), (b) and (c), interleaved (default: %(default)s)")
+    parser.add_argument("--only", choices=["penalties"], help="only the penalties' costs")
     parser.add_argument("--whole-runs", type=ae.number(int, lambda n: n >= 0, "of 0 or more"),
                         default=3, help="whole default runs of autoencoder.py to time and split "
                         "(default: %(default)s)")
@@ -153,6 +185,8 @@ def main():
     test_images = ae.to_float_images(test_x, device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.epochs} epoch(s) of {len(images):,} images, batch {ae.BATCH_SIZE}\n")
+    if args.only == "penalties":
+        return penalty_costs(images, device, args.rounds)
 
     timed(lambda: tutorial_loop(args.data_dir, 1, device, steps=WARMUP_STEPS), device)
     timed(lambda: our_loop(images[:WARMUP_STEPS * ae.BATCH_SIZE], 1, device), device)
@@ -186,6 +220,7 @@ def main():
                           ("--conv against the fully connected (d)/(b)", [x / y for x, y in zip(d, b)])]:
         print(f"{label}: median {statistics.median(ratios):.2f}x, range {spread(ratios, 'x')}")
     conv_layouts(images, device, args.rounds)
+    penalty_costs(images, device, args.rounds)
     ratios = [whole_run(args.data_dir, i + 1) for i in range(args.whole_runs)]
     if len(ratios) > 1:
         print(f"\noutside the epochs / the epochs, {len(ratios)} whole runs: median "
