@@ -10,8 +10,10 @@ The lesson comes first, in the tutorial's order and with its names, down to the 
 """
 import argparse
 import contextlib
+import csv
 import errno
 import gc
+import importlib.util
 import io
 import json
 import math
@@ -48,7 +50,7 @@ DOWNLOAD_MNIST = True   # fetch MNIST into DATA_DIR when it is not there yet
 N_TEST_IMG = 5          # digits shown in the live figure
 SEED = 1                # reproducible
 DATA_DIR = "./mnist/"
-OUT_DIR = "./results/"
+OUT_DIR = "./results/"  # each run in a folder of its own in it, named after the flags it changes
 LOSS = "mse"            # mse, the tutorial's; or bce, the cross-entropy of Hinton & Salakhutdinov
 SCHEDULE = "constant"   # the learning rate over the run: constant, the tutorial's; onecycle; cosine
 LOG_EVERY = 100         # steps between loss lines and figure updates, as in the tutorial
@@ -340,13 +342,22 @@ def parse_args(argv=None):
     args.train_digits = list(args.train_digits)
     args.channels = list(args.channels)
     args.schedule_start = 0     # the epoch where --schedule starts; a --resume may start anew
+    given = flags_given(parser, argv, args)
     if args.resume:     # below: the checkpoint's flags, except those given again
-        continue_run(args, flags_given(parser, argv, args))
+        continue_run(args, given)
     elif args.recipe:   # below: a named system's flags, except those given
-        use_recipe(args, flags_given(parser, argv, args))
+        use_recipe(args, given)
     if args.lr is None:
         args.lr = VAE_LR if args.variational else CONV_LR if args.conv else LR
     check_flags(parser, args)
+    args.changed = " ".join(f"--{name.replace('_', '-')}" + ("" if value is True else f" {show_value(value)}")
+                            for name, value in changed_flags(parser, vars(args)))
+    if args.out_dir is None:    # below: OUT_DIR/--name, or the flags this run changes
+        args.out_dir = os.path.join(OUT_DIR, args.name or run_name(parser, args))
+    if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        say("--tensorboard needs the tensorboard package: pip install tensorboard (this run goes "
+            "on without it)")
+        args.tensorboard = False
     if args.recipe:
         print(f"Recipe {args.recipe}: {RECIPES[args.recipe][0]}")
     return args
@@ -408,9 +419,15 @@ def add_run_flags(parser):
                         help="auto picks CUDA, then MPS, then the CPU (default: %(default)s)")
     parser.add_argument("--data-dir", default=DATA_DIR, metavar="DIR",
                         help="MNIST root, the folder that holds MNIST/raw/ (default: %(default)s)")
-    parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
+    parser.add_argument("--out-dir", metavar="DIR",
                         help="folder for the pictures, animations, checkpoint and metrics.json "
-                        "(default: %(default)s)")
+                        f"(default: a folder in {OUT_DIR} named after the flags that change the "
+                        "run, such as code-size-2; tutorial for none)")
+    parser.add_argument("--name", type=folder_name, help=f"the run's folder in {OUT_DIR}, instead of "
+                        "the name its flags give it")
+    parser.add_argument("--tensorboard", action="store_true", help="also log the losses, the live "
+                        "figure, the flags and the codes for TensorBoard, into the run's folder "
+                        "(needs: pip install tensorboard)")
     parser.add_argument("--no-download", dest="download", action="store_false",
                         default=DOWNLOAD_MNIST, help="never download MNIST: use only the files "
                         "already in --data-dir (downloading when missing: %(default)s)")
@@ -552,13 +569,15 @@ def pick_device(name):
 
 
 def make_out_dir(path):
-    """Create the output folder; exit with one line if it cannot be made or written to."""
+    """Create the output folder and hold it for this run; exit with one line if it cannot be
+    made or written to, or another live run writes into it."""
     try:
         os.makedirs(path, exist_ok=True)
         tempfile.TemporaryFile(dir=path).close()
     except OSError as err:
         sys.exit(f"error: cannot write into the output folder {path} ({err.strerror}): "
                  "choose another with --out-dir")
+    hold_folder(path)   # below: one live run per folder
 
 
 def keep_digits(images, labels, digits):
@@ -1185,6 +1204,7 @@ def after_epoch(args, autoencoder, optimizer, test_images, history, figure):
     print(f"Epoch:  {len(history['test_loss']) - 1} | test loss:  {test_loss:.4f}, "
           f"{per_image(test_loss):.2f} per image ({len(test_images):,} unseen images)")
     save_checkpoint(out_path(args, "autoencoder.pt"), args, autoencoder, optimizer, history)
+    log_to_tensorboard(args, history, figure)   # with --tensorboard
 
 
 def save_checkpoint(path, args, autoencoder, optimizer, history):
@@ -1202,7 +1222,8 @@ def save_atomically(path, write):
     in one line that names the file; the files written before it stay as they are.
     """
     root, extension = os.path.splitext(path)
-    temporary = f"{root}.part{extension}"   # same extension: savefig and Pillow go by it
+    # a name of its own, so that two runs never share one; path's extension: savefig and Pillow go by it
+    temporary = f"{root}.part-{os.getpid()}-{os.urandom(4).hex()}{extension}"
     try:
         write(temporary)
         os.replace(temporary, path)
@@ -1230,9 +1251,12 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
                "device": data[0].device.type, "torch": torch.__version__, **history}
     pictures = [] if stop.requested else evaluate_all(args, autoencoder, data, metrics, clock)
     save_losses_and_metrics(args, history, metrics, math.ceil(len(data[0]) / args.batch_size))
+    if not stop.requested:
+        finish_tensorboard(args, autoencoder, metrics, data[2], data[3])
     files = f"autoencoder.pt, reconstructions.png, {scatter}.png, loss.png and metrics.json"
     if stop.requested:
         plt.close("all")
+        record_run(args, metrics, clock, stopped=True)     # below: OUT_DIR/runs.csv, compare.png
         go_on = (f"go on with --resume {out('autoencoder.pt')} (epoch {stop.epoch} starts again)"
                  if done < args.epochs else f"all {done} epochs are in {out('autoencoder.pt')}")
         say(f"Stopped {stop.where()}: wrote {files} to {args.out_dir}; {go_on}")
@@ -1243,6 +1267,7 @@ def write_results(args, autoencoder, optimizer, history, figure, latent, data, s
         animations = save_animations(args, figure, latent, scatter)
         clock.lap("animations")
     print(f"Wrote {', '.join(animations + pictures)}, {files} to {args.out_dir}")
+    record_run(args, metrics, clock, stopped=False)
     print(f"Time: {clock}")
     if figure.show in ("notebook", "pictures"):     # the live figure is in the output already
         show_in_notebook(latent)
@@ -1254,6 +1279,212 @@ def save_losses_and_metrics(args, history, metrics, steps):
     plt.close(losses)       # a file only: the windows stay the tutorial's two
     save_atomically(out_path(args, "metrics.json"),
                     lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
+
+
+# ---- Beyond the tutorial: runs side by side, their folders, table, compare.png and TensorBoard --
+
+# Without --out-dir, each run writes into OUT_DIR/<its name>: --name, or the flags it changes
+RUNS_TABLE = "runs.csv"         # in OUT_DIR: a row for every run there that finished or stopped
+COMPARE_PICTURE = "compare.png"  # in OUT_DIR: every run's test loss per epoch, redrawn after each
+LIVE_RUN = ".live-run"          # in a run's folder: locked while a run writes into it
+N_EMBEDDING = 2000              # --tensorboard: test digits in the embedding projector
+# flags that change how a run is shown or stored, not what it learns: not part of its name
+NOT_IN_NAME = {"epochs", "n_test_img", "device", "data_dir", "out_dir", "download", "no_show",
+               "gif", "resume", "name", "tensorboard", "recipe"}
+BOARDS = {}     # --tensorboard: folder -> its SummaryWriter
+HELD = {}       # the folders this process holds (main() runs one at a time): path -> open lock file
+
+
+def changed_flags(parser, config):
+    """The flags whose values differ from the defaults, or from the recipe's, as typed: --recipe
+    first, then the others in --help's order."""
+    recipe = RECIPES[config["recipe"]][1] if config.get("recipe") else {}
+    changed = [("recipe", config["recipe"])] if recipe else []
+    for action in parser._actions:
+        name = action.dest
+        if name in NOT_IN_NAME or name not in config or name == "help":
+            continue
+        default = recipe.get(name, parser.get_default(name))
+        if name == "lr" and default is None:
+            default = VAE_LR if config["variational"] else CONV_LR if config["conv"] else LR
+        if show_value(config[name]) != show_value(default):
+            changed.append((name, config[name]))
+    return changed
+
+
+def run_name(parser, args):
+    """tutorial for the defaults, else the changes: code-size-2, recipe-homl-stacked_lr-0.01."""
+    parts = [name.replace("_", "-") + ("" if value is True else f"-{show_value(value)}")
+             for name, value in changed_flags(parser, vars(args))]
+    return "_".join(parts).replace(",", "-").replace("''", "none") or "tutorial"
+
+
+def folder_name(text):
+    """An argparse type for --name: one folder, no path."""
+    if not text or not all(c.isalnum() or c in "_.-" for c in text) or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name: use letters, digits, "
+                                         "'-', '_' and '.', such as relu-2")
+    return text
+
+
+def lock_file(file, wait):
+    """An exclusive lock on an open file, which the system drops when the file closes or the
+    process ends, however it ends. OSError when another process holds it and not wait."""
+    if os.name == "nt":
+        import msvcrt
+        file.seek(1 << 20)      # a byte beyond the text that other runs read
+        msvcrt.locking(file.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+
+
+def hold_folder(path):
+    """One live run per folder: a lock on path/LIVE_RUN, so a folder left by a killed run is free.
+    Exits in one line when another live run holds it. An earlier run in this process (a notebook
+    or a test calls main() again) lets its folder go."""
+    for held in list(HELD):
+        let_folder_go(held)
+    name = os.path.join(path, LIVE_RUN)
+    while True:
+        lock = open(name, "a+")
+        try:
+            lock_file(lock, wait=False)
+        except OSError:
+            lock.seek(0)
+            who = lock.read().strip() or "another run"
+            lock.close()
+            sys.exit(f"error: {path} is in use by a live run ({who}): let it finish, or run beside "
+                     "it with --name NAME or --out-dir DIR")
+        with contextlib.suppress(OSError):  # a run that ended removed the file we locked: again
+            if os.path.samestat(os.fstat(lock.fileno()), os.stat(name)):
+                break
+        lock.close()
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}")
+    lock.flush()
+    HELD[path] = lock
+
+
+def let_folder_go(path):
+    """The lock file goes before the lock (hold_folder checks that it locked the file still
+    there); Windows removes no open file, so there it goes after."""
+    lock = HELD.pop(path, None)
+    if lock is None:
+        return
+    with contextlib.suppress(OSError):
+        if os.name != "nt":
+            os.remove(lock.name)
+        lock.close()
+        if os.name == "nt":
+            os.remove(lock.name)
+
+
+def record_run(args, metrics, clock, stopped):
+    """For a run whose folder is in OUT_DIR: its row in OUT_DIR/runs.csv, and compare.png redrawn
+    from every run's metrics.json; under a lock, so that runs that end together all land. Then
+    the run lets its folder go."""
+    let_folder_go(args.out_dir)
+    root, seconds = os.path.dirname(os.path.abspath(args.out_dir)), sum(clock.seconds.values())
+    if root != os.path.abspath(OUT_DIR):
+        return
+    test_loss = metrics["test_loss"][-1] if metrics["test_loss"] else None
+    row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "folder": os.path.basename(args.out_dir.rstrip("/\\")),
+           "flags": args.changed, "epochs": len(metrics["test_loss"]), "ended": "stopped" * stopped or "finished",
+           "test MSE": test_loss, "per image": test_loss and per_image(test_loss),
+           "PCA": metrics.get("pca_test_loss"), "5-NN": metrics.get("knn_accuracy"),
+           "PCA's 5-NN": metrics.get("pca_knn_accuracy"), "seconds": seconds}
+    row = {key: f"{value:.4g}" if isinstance(value, float) else value for key, value in row.items()}
+    table, picture = os.path.join(root, RUNS_TABLE), os.path.join(root, COMPARE_PICTURE)
+    with open(os.path.join(root, ".runs-lock"), "a+") as lock:
+        lock_file(lock, wait=True)
+        rows = list(csv.DictReader(open(table, newline=""))) if os.path.exists(table) else []
+        def write(name):
+            with open(name, "w", newline="") as f:
+                writer = csv.DictWriter(f, list(row), restval="", extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(rows + [row])
+        save_atomically(table, write)
+        fig = plot_runs(root)
+        save_atomically(picture, lambda name: fig.savefig(name, dpi=120))
+    print(f"Runs: this one is row {len(rows) + 1} of {table}; {picture} shows them all")
+
+
+def plot_runs(root):
+    """Every run's test loss per epoch, from the metrics.json of each folder in root, on a log
+    scale as in loss.png; the legend gives each one's last test MSE and 5-NN accuracy. Runs on
+    other training data than the newest (--train-digits, --data-dir) are dashed and marked."""
+    runs = []
+    for path in sorted(pathlib.Path(root).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime):
+        try:
+            runs.append((path.parent.name, json.loads(path.read_text())))
+        except (OSError, ValueError):   # a run that is writing it now, or not ours
+            continue
+    def data(m):
+        return os.path.normpath(m["config"]["data_dir"]), m["config"].get("train_digits")
+    fig = matplotlib.figure.Figure(figsize=(9, 5.5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_prop_cycle(color=cm.tab20(np.linspace(0, 1, 20)) if len(runs) > 10 else cm.tab10.colors)
+    for folder, m in runs:
+        if m.get("test_loss"):
+            same = data(m) == data(runs[-1][1])
+            knn = f", 5-NN {m['knn_accuracy']:.1%}" if "knn_accuracy" in m else ""
+            ax.plot(range(1, len(m["test_loss"]) + 1), m["test_loss"], "-" if same else "--",
+                    marker="o", ms=3, label=f"{folder}: {m['test_loss'][-1]:.4f}{knn}"
+                    + ("" if same else " (other training data: not comparable)"))
+    ax.set(yscale="log", xlabel="epoch", ylabel="test loss (MSE per pixel)",
+           title=f"Every run in {os.path.basename(root)}/: the test loss after each epoch (legend: "
+                 "the last, and the 5-NN accuracy of the codes)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def tensorboard_writer(args):
+    """--tensorboard's writer for this run, into its folder; None without --tensorboard."""
+    if not args.tensorboard:
+        return None
+    if args.out_dir not in BOARDS:
+        from torch.utils.tensorboard import SummaryWriter    # parse_args checked that it is there
+        BOARDS[args.out_dir] = SummaryWriter(args.out_dir)
+        BOARDS[args.out_dir].logged = 0     # train_losses entries written so far
+    return BOARDS[args.out_dir]
+
+
+def log_to_tensorboard(args, history, figure):
+    """After an epoch: its train losses and test loss as scalars, the live figure's frames."""
+    writer = tensorboard_writer(args)
+    if writer is None:
+        return
+    steps, entries = history["steps_per_epoch"], history["train_losses"]
+    new = entries[writer.logged:]
+    frames = figure.frames[-len(new):] if new else []      # one frame for each entry
+    for entry, frame in zip(new, [None] * (len(new) - len(frames)) + frames):
+        at = entry["epoch"] * steps + entry["step"]
+        writer.add_scalar("loss/train", entry["loss"], at)
+        if frame is not None:
+            writer.add_image("live figure", np.asarray(paint(figure, frame).convert("RGB")), at,
+                             dataformats="HWC")
+    writer.logged = len(entries)
+    writer.add_scalar("loss/test", history["test_loss"][-1], len(history["test_loss"]) * steps)
+    writer.flush()
+
+
+def finish_tensorboard(args, autoencoder, metrics, test_images, test_labels):
+    """The run's flags and final measures for the HParams view; the codes of N_EMBEDDING test
+    digits for the projector, each with its picture and its label."""
+    writer = tensorboard_writer(args)
+    if writer is None:
+        return
+    hparams = {name: value if isinstance(value, (int, float, str, bool)) else str(show_value(value))
+               for name, value in vars(args).items() if name in VARIANT_FLAGS + TRAINING_FLAGS + ("epochs",)}
+    final = {f"hparam/{name}": metrics[name] for name in ("final_test_loss", "knn_accuracy",
+                                                          "pca_test_loss") if name in metrics}
+    writer.add_hparams(hparams, final, run_name=".")
+    x = test_images[:N_EMBEDDING]
+    writer.add_embedding(codes(autoencoder, x).cpu(), metadata=test_labels[:N_EMBEDDING].tolist(),
+                         label_img=x.cpu().view(-1, 1, 28, 28), tag="codes")
+    BOARDS.pop(args.out_dir).close()
 
 
 # ---- Beyond the tutorial: where the figures go, and the window ---------------------------------
@@ -1548,6 +1779,7 @@ class TrainingLog:
         self.epoch, self.batch_size, self.history = epoch, batch_size, history
         self.n_images, self.device = len(images), images.device
         self.steps = math.ceil(len(images) / batch_size)
+        history["steps_per_epoch"] = self.steps     # for --tensorboard's steps
         self.losses = torch.zeros(self.steps, device=images.device)
         self.start = self.last_line = time.perf_counter()
 
@@ -2254,5 +2486,8 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("\n" + StopOnCtrlC.QUIT, file=sys.stderr)
         sys.exit(130)
+    finally:    # after an error too: the run's folder is free, its lock file gone
+        for held in list(HELD):
+            let_folder_go(held)
     if not in_notebook():   # the script ends here: Python's last garbage collections would scan
         gc.freeze()         # the ~400,000 objects torch and matplotlib made, nearly 1 s for nothing

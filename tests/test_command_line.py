@@ -14,7 +14,8 @@ from conftest import REPO, headless_env, run_script
 def test_defaults_are_the_tutorials_constants():
     args = ae.parse_args([])
     assert (args.epochs, args.batch_size, args.lr, args.n_test_img) == (10, 64, 0.005, 5)
-    assert (args.seed, args.data_dir, args.out_dir, args.download) == (1, "./mnist/", "./results/", True)
+    assert (args.seed, args.data_dir, args.download) == (1, "./mnist/", True)
+    assert args.out_dir == os.path.join("./results/", "tutorial")     # a folder per run: tutorial's
     assert (args.device, args.no_show) == ("auto", False)
 
 
@@ -42,7 +43,8 @@ def test_flags_override_the_constants():
                           "code_activation": "none", "output": "sigmoid", "init": "pytorch",
                           "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10)),
                           "conv": False, "channels": [16, 32], "sparsity": 0.0, "contractive": 0.0,
-                          "adversarial": False}
+                          "adversarial": False, "name": None, "tensorboard": False,
+                          "changed": "--batch-size 128 --lr 0.001 --seed 7"}
 
 
 def test_help_shows_every_default(capsys):
@@ -52,12 +54,14 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for flag, default in [("--epochs", "10"), ("--batch-size", "64"), ("--lr", "0.005"),
                           ("--n-test-img", "5"), ("--seed", "1"), ("--device", "auto"),
-                          ("--data-dir", "./mnist/"), ("--out-dir", "./results/"),
+                          ("--data-dir", "./mnist/"),
                           ("--noise", "0.0"), ("--dropout", "0.0"), ("--kl-weight", "0.001"),
                           ("--hidden", "128,64,12"), ("--code-size", "3"), ("--activation", "tanh"),
                           ("--weight-decay", "0.0"), ("--loss", "mse"), ("--schedule", "constant")]:
         assert re.search(rf"{flag} \S+ .*?\(default: {re.escape(default)}[),]", text), flag
     assert "--no-download" in text and "--no-show" in text
+    assert "--out-dir DIR folder for the pictures, animations, checkpoint and metrics.json (default: " \
+           "a folder in ./results/ named after the flags that change the run" in text
 
 
 @pytest.mark.parametrize("argv, flag", [

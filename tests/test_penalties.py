@@ -100,10 +100,14 @@ def test_adversarial_training_pulls_the_codes_towards_the_prior(synthetic_mnist)
         torch.manual_seed(0)
         args = ae.parse_args(flags)
         model = ae.build_autoencoder(args)
-        train_epochs(images, 8, 32, model=model, flags=flags)
+        # 16 epochs: at 8, on these 2,000 images, the slow discriminator (Adam 0.0002) has moved
+        # the codes' mean but not yet their covariance
+        train_epochs(images, 16, 32, model=model, flags=flags)
         found = ae.code_measures(args, model, images[:500], torch.Generator().manual_seed(0))
-        distances[bool(flags)] = found["code_mean_distance"] + found["code_covariance_distance"]
-    assert distances[True] < 0.5 * distances[False], distances
+        distances[bool(flags)] = (found["code_mean_distance"], found["code_covariance_distance"])
+    (mean, covariance), (plain_mean, plain_covariance) = distances[True], distances[False]
+    assert mean < plain_mean and covariance < plain_covariance, distances
+    assert mean + covariance < 0.5 * (plain_mean + plain_covariance), distances
 
 
 @pytest.mark.parametrize("flags, files", [

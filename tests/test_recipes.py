@@ -1,6 +1,7 @@
 """Recipes: named systems as their sources wrote them, each one --recipe NAME away."""
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -38,7 +39,9 @@ def test_each_recipe_builds_the_network_of_its_source(name, encoder, decoder, ca
 
 def test_the_tutorial_recipe_is_the_default_run():
     args, default = ae.parse_args(["--recipe", "tutorial"]), ae.parse_args([])
-    assert {**vars(args), "recipe": None} == vars(default)
+    # the same run, but for its name: a recipe asked for by name is kept under that name
+    assert {**vars(args), "recipe": None, "changed": "", "out_dir": "./results/tutorial"} == vars(default)
+    assert (args.changed, args.out_dir) == ("--recipe tutorial", os.path.join(ae.OUT_DIR, "recipe-tutorial"))
     torch.manual_seed(1)
     a = build("--recipe", "tutorial").state_dict()
     torch.manual_seed(1)
