@@ -9,6 +9,7 @@ The lesson comes first, in the tutorial's order and with its names, down to the 
     python autoencoder.py --help            # every flag, with its default from the constants below
 """
 import argparse
+import collections
 import contextlib
 import csv
 import errno
@@ -30,6 +31,7 @@ import zlib
 
 import matplotlib.figure
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import PIL.Image
 import torch
@@ -1408,36 +1410,46 @@ def record_run(args, metrics, clock, stopped):
         save_atomically(table, write)
         fig = plot_runs(root)
         save_atomically(picture, lambda name: fig.savefig(name, dpi=120))
-    print(f"Runs: this one is row {len(rows) + 1} of {table}; {picture} shows them all")
+    print(f"Runs: this one is row {len(rows) + 1} of {os.path.join(OUT_DIR, RUNS_TABLE)}; "
+          f"{os.path.join(OUT_DIR, COMPARE_PICTURE)} shows them all")
 
 
 def plot_runs(root):
     """Every run's test loss per epoch, from the metrics.json of each folder in root, on a log
     scale as in loss.png; the legend gives each one's last test MSE and 5-NN accuracy. Runs on
-    other training data than the newest (--train-digits, --data-dir) are dashed and marked."""
+    other training data than most (--train-digits, --data-dir) are dashed and marked."""
     runs = []
     for path in sorted(pathlib.Path(root).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime):
         try:
-            runs.append((path.parent.name, json.loads(path.read_text())))
-        except (OSError, ValueError):   # a run that is writing it now, or not ours
+            m = json.loads(path.read_text())
+            if m.get("test_loss"):
+                runs.append((path.parent.name, m, training_data(m["config"])))
+        except (OSError, ValueError, KeyError, TypeError):  # a run writing it now, or not ours
             continue
-    def data(m):
-        return os.path.normpath(m["config"]["data_dir"]), m["config"].get("train_digits")
+    counts = collections.Counter(data for _, _, data in runs)
+    usual = max(reversed([data for _, _, data in runs]), key=counts.get, default=None)  # ties: newest
     fig = matplotlib.figure.Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.subplots()
     ax.set_prop_cycle(color=cm.tab20(np.linspace(0, 1, 20)) if len(runs) > 10 else cm.tab10.colors)
-    for folder, m in runs:
-        if m.get("test_loss"):
-            same = data(m) == data(runs[-1][1])
-            knn = f", 5-NN {m['knn_accuracy']:.1%}" if "knn_accuracy" in m else ""
-            ax.plot(range(1, len(m["test_loss"]) + 1), m["test_loss"], "-" if same else "--",
-                    marker="o", ms=3, label=f"{folder}: {m['test_loss'][-1]:.4f}{knn}"
-                    + ("" if same else " (other training data: not comparable)"))
+    for folder, m, data in runs:
+        knn = f", 5-NN {m['knn_accuracy']:.1%}" if "knn_accuracy" in m else ""
+        ax.plot(range(1, len(m["test_loss"]) + 1), m["test_loss"], "-" if data == usual else "--",
+                marker="o", ms=3, label=f"{folder}: {m['test_loss'][-1]:.4f}{knn}"
+                + ("" if data == usual else " (other training data: not comparable)"))
     ax.set(yscale="log", xlabel="epoch", ylabel="test loss (MSE per pixel)",
-           title=f"Every run in {os.path.basename(root)}/: the test loss after each epoch (legend: "
-                 "the last, and the 5-NN accuracy of the codes)")
-    ax.legend(fontsize=8)
+           title=f"Every run in {os.path.basename(root)}/: the test loss after each epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):   # 0.045, not 4.5e-2
+        axis(matplotlib.ticker.FormatStrFormatter("%.3f"))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(title="folder: the last test loss, the 5-NN accuracy of its codes", fontsize=8,
+              title_fontsize=8)
     return fig
+
+
+def training_data(config):
+    """What a run trained on: its data folder and its digits."""
+    return os.path.normpath(config["data_dir"]), tuple(config.get("train_digits", range(10)))
 
 
 def tensorboard_writer(args):

@@ -133,16 +133,28 @@ def test_compare_png_labels_every_run_and_marks_other_training_data(tmp_path):
         path = tmp_path / folder / "metrics.json"
         path.write_text(json.dumps({"config": {"data_dir": "./mnist/", "train_digits": digits},
                                     "test_loss": losses, "knn_accuracy": 0.8}))
-        os.utime(path, (1000 + age, 1000 + age))    # in this order: the newest one's data is the reference
+        os.utime(path, (1000 + age, 1000 + age))    # in this order, the odd one out the newest
     (tmp_path / "half-written").mkdir()
     (tmp_path / "half-written" / "metrics.json").write_text("{")
+    (tmp_path / "not-ours").mkdir()
+    (tmp_path / "not-ours" / "metrics.json").write_text('{"test_loss": [0.1]}')
     ax = ae.plot_runs(str(tmp_path)).axes[0]
     labels = [line.get_label() for line in ax.lines]
-    assert labels == ["tutorial: 0.0400, 5-NN 80.0% (other training data: not comparable)",
-                      "code-size-2: 0.0450, 5-NN 80.0% (other training data: not comparable)",
-                      "train-digits-0-1: 0.0300, 5-NN 80.0%"]
-    assert [line.get_linestyle() for line in ax.lines] == ["--", "--", "-"]
+    assert labels == ["tutorial: 0.0400, 5-NN 80.0%", "code-size-2: 0.0450, 5-NN 80.0%",
+                      "train-digits-0-1: 0.0300, 5-NN 80.0% (other training data: not comparable)"]
+    assert [line.get_linestyle() for line in ax.lines] == ["-", "-", "--"]
     assert ax.get_yscale() == "log" and list(ax.lines[1].get_xdata()) == [1, 2, 3]
+
+
+def test_with_as_many_runs_on_each_data_the_newest_runs_data_is_the_reference(tmp_path):
+    for age, (folder, digits) in enumerate([("all", list(range(10))), ("threes", [3])]):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "metrics.json"
+        path.write_text(json.dumps({"config": {"data_dir": "./mnist", "train_digits": digits},
+                                    "test_loss": [0.05]}))
+        os.utime(path, (1000 + age, 1000 + age))
+    ax = ae.plot_runs(str(tmp_path)).axes[0]
+    assert [line.get_linestyle() for line in ax.lines] == ["--", "-"]
 
 
 def test_without_tensorboard_it_is_one_line_and_the_run_goes_on(monkeypatch, capsys):
