@@ -288,7 +288,7 @@ def main(argv=None):
 
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
 GIF = True              # write the two animations (--no-gif: a quicker end)
-# Variants beyond the tutorial, all off by default (the README compares them)
+# Variants beyond the tutorial, all off by default (docs/what-the-codes-learned.md compares them)
 NOISE = 0.0             # denoising: std of the Gaussian noise added to the training inputs
 DROPOUT = 0.0           # fraction of input pixels dropped at random in training
 VARIATIONAL = False     # a variational autoencoder: each code is a mean and a spread
@@ -353,7 +353,7 @@ def parse_args(argv=None):
         args.lr = VAE_LR if args.variational else CONV_LR if args.conv else LR
     check_flags(parser, args)
     args.changed = " ".join(f"--{name.replace('_', '-')}" + ("" if value is True else f" {show_value(value)}")
-                            for name, value in changed_flags(parser, vars(args)))
+                            for name, value in changed_flags(parser, vars(args)))   # for runs.csv
     if args.out_dir is None:    # below: OUT_DIR/--name, or the flags this run changes
         args.out_dir = os.path.join(OUT_DIR, args.name or run_name(parser, args))
     if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
@@ -647,8 +647,8 @@ RECIPES = {
                      "batch 256, 100 epochs; it reports a mean code of 3.33 (7.30 without the penalty)",
                      {"hidden": [], "code_size": 32, "activation": "relu", "code_activation": "relu",
                       "sparsity": 1e-4, "loss": "bce", "lr": 0.001, "batch_size": 256, "epochs": 100}),
-    "hinton2006": ("the README's reproduction of Hinton & Salakhutdinov (2006): 784-1000-500-250-30 "
-                   "ELU, cross-entropy, one-cycle to 0.002, batch 128, 40 epochs",
+    "hinton2006": ("the reproduction of Hinton & Salakhutdinov (2006) in docs/the-2006-table.md: "
+                   "784-1000-500-250-30 ELU, cross-entropy, one-cycle to 0.002, batch 128, 40 epochs",
                    {"hidden": [1000, 500, 250], "code_size": 30, "activation": "elu",
                     "batch_size": 128, "lr": 0.002, "schedule": "onecycle", "loss": "bce",
                     "epochs": 40}),
@@ -1392,8 +1392,9 @@ def record_run(args, metrics, clock, stopped):
     if root != os.path.abspath(OUT_DIR):
         return
     test_loss = metrics["test_loss"][-1] if metrics["test_loss"] else None
-    row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "folder": os.path.basename(args.out_dir.rstrip("/\\")),
-           "flags": args.changed, "epochs": len(metrics["test_loss"]), "ended": "stopped" * stopped or "finished",
+    row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"),
+           "folder": os.path.basename(args.out_dir.rstrip("/\\")), "flags": args.changed,
+           "epochs": len(metrics["test_loss"]), "ended": "stopped" if stopped else "finished",
            "test MSE": test_loss, "per image": test_loss and per_image(test_loss),
            "PCA": metrics.get("pca_test_loss"), "5-NN": metrics.get("knn_accuracy"),
            "PCA's 5-NN": metrics.get("pca_knn_accuracy"), "seconds": seconds}
@@ -1401,7 +1402,10 @@ def record_run(args, metrics, clock, stopped):
     table, picture = os.path.join(root, RUNS_TABLE), os.path.join(root, COMPARE_PICTURE)
     with open(os.path.join(root, ".runs-lock"), "a+") as lock:
         lock_file(lock, wait=True)
-        rows = list(csv.DictReader(open(table, newline=""))) if os.path.exists(table) else []
+        rows = []
+        if os.path.exists(table):
+            with open(table, newline="") as f:
+                rows = list(csv.DictReader(f))
         def write(name):
             with open(name, "w", newline="") as f:
                 writer = csv.DictWriter(f, list(row), restval="", extrasaction="ignore")

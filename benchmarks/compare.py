@@ -1,4 +1,4 @@
-"""The README's tables of autoencoders, each trained by one command of autoencoder.py.
+"""The tables of autoencoders in docs/, each row trained by one command of autoencoder.py.
 
     python benchmarks/compare.py --data-dir ./mnist/             # every table, each its own epochs
     python benchmarks/compare.py --data-dir ./mnist/ --epochs 1  # a quick look
