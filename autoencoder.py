@@ -14,7 +14,6 @@ import contextlib
 import csv
 import errno
 import gc
-import importlib.util
 import io
 import json
 import math
@@ -345,6 +344,8 @@ def parse_args(argv=None):
     args.channels = list(args.channels)
     args.schedule_start = 0     # the epoch where --schedule starts; a --resume may start anew
     given = flags_given(parser, argv, args)
+    if args.name and "out_dir" in given:
+        parser.error("argument --name: --out-dir names the folder already: use --name or --out-dir")
     if args.resume:     # below: the checkpoint's flags, except those given again
         continue_run(args, given)
     elif args.recipe:   # below: a named system's flags, except those given
@@ -356,10 +357,13 @@ def parse_args(argv=None):
                             for name, value in changed_flags(parser, vars(args)))   # for runs.csv
     if args.out_dir is None:    # below: OUT_DIR/--name, or the flags this run changes
         args.out_dir = os.path.join(OUT_DIR, args.name or run_name(parser, args))
-    if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        say("--tensorboard needs the tensorboard package: pip install tensorboard (this run goes "
-            "on without it)")
-        args.tensorboard = False
+    if args.tensorboard:
+        try:    # here, not after an epoch: a missing or broken install is one line
+            from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+        except ImportError:
+            say("--tensorboard needs the tensorboard package: pip install tensorboard (this run "
+                "goes on without it)")
+            args.tensorboard = False
     if args.recipe:
         print(f"Recipe {args.recipe}: {RECIPES[args.recipe][0]}")
     return args
@@ -1061,7 +1065,7 @@ def continue_run(args, given):
     for name in VARIANT_FLAGS + TRAINING_FLAGS + ("epochs", "schedule_start"):
         if name not in given:
             setattr(args, name, config.get(name, getattr(args, name)))
-    if "out_dir" not in given:      # the run goes on in its own folder
+    if not {"out_dir", "name"} & given:     # the run goes on in its own folder
         args.out_dir = os.path.dirname(path) or "."
     if done >= args.epochs:
         sys.exit(f"error: {path} has already trained {done} epochs: ask for more with --epochs "
@@ -1223,12 +1227,8 @@ def save_atomically(path, write):
     A write that fails (a full disk, a file-size limit, a folder that went away) ends the run
     in one line that names the file; the files written before it stay as they are.
     """
-    root, extension = os.path.splitext(path)
-    # a name of its own, so that two runs never share one; path's extension: savefig and Pillow go by it
-    temporary = f"{root}.part-{os.getpid()}-{os.urandom(4).hex()}{extension}"
     try:
-        write(temporary)
-        os.replace(temporary, path)
+        replace_atomically(path, write)
     except OSError as err:
         checkpoint = os.path.join(os.path.dirname(path), "autoencoder.pt")
         kept = f"; the last checkpoint, {checkpoint}, is kept" if os.path.exists(checkpoint) else ""
@@ -1236,6 +1236,16 @@ def save_atomically(path, write):
         fix = "make room on the disk or choose" if full else "check that folder, or choose"
         sys.exit(f"error: could not write {path} ({err.strerror or err}): {fix} another folder "
                  f"with --out-dir{kept}")
+
+
+def replace_atomically(path, write):
+    """write(name) to a temporary name beside path, then rename it; OSError if either fails."""
+    root, extension = os.path.splitext(path)
+    # a name of its own, so that two runs never share one; path's extension: savefig and Pillow go by it
+    temporary = f"{root}.part-{os.getpid()}-{os.urandom(4).hex()}{extension}"
+    try:
+        write(temporary)
+        os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -1290,11 +1300,14 @@ RUNS_TABLE = "runs.csv"         # in OUT_DIR: a row for every run there that fin
 COMPARE_PICTURE = "compare.png"  # in OUT_DIR: every run's test loss per epoch, redrawn after each
 LIVE_RUN = ".live-run"          # in a run's folder: locked while a run writes into it
 N_EMBEDDING = 2000              # --tensorboard: test digits in the embedding projector
-# flags that change how a run is shown or stored, not what it learns: not part of its name
+# not part of a run's name: how it is shown or stored, and how long it trains, so that --epochs 2
+# and --epochs 20 of one network are one experiment, in one folder (--name one on other data)
 NOT_IN_NAME = {"epochs", "n_test_img", "device", "data_dir", "out_dir", "download", "no_show",
                "gif", "resume", "name", "tensorboard", "recipe"}
 BOARDS = {}     # --tensorboard: folder -> its SummaryWriter
 HELD = {}       # the folders this process holds (main() runs one at a time): path -> open lock file
+# what a lock that another process holds raises; other errors mean a file system without locks
+LOCK_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
 
 
 def changed_flags(parser, config):
@@ -1323,7 +1336,7 @@ def run_name(parser, args):
 
 def folder_name(text):
     """An argparse type for --name: one folder, no path."""
-    if not text or not all(c.isalnum() or c in "_.-" for c in text) or text in (".", ".."):
+    if not text.isascii() or not all(c.isalnum() or c in "_.-" for c in text) or text in ("", ".", ".."):
         raise argparse.ArgumentTypeError(f"{text!r} is not a folder name: use letters, digits, "
                                          "'-', '_' and '.', such as relu-2")
     return text
@@ -1344,20 +1357,25 @@ def lock_file(file, wait):
 def hold_folder(path):
     """One live run per folder: a lock on path/LIVE_RUN, so a folder left by a killed run is free.
     Exits in one line when another live run holds it. An earlier run in this process (a notebook
-    or a test calls main() again) lets its folder go."""
-    for held in list(HELD):
-        let_folder_go(held)
+    or a test calls main() again) lets its folder go first."""
+    end_runs()
     name = os.path.join(path, LIVE_RUN)
     while True:
-        lock = open(name, "a+")
+        lock = None
         try:
+            lock = open(name, "a+")
             lock_file(lock, wait=False)
-        except OSError:
-            lock.seek(0)
-            who = lock.read().strip() or "another run"
-            lock.close()
-            sys.exit(f"error: {path} is in use by a live run ({who}): let it finish, or run beside "
-                     "it with --name NAME or --out-dir DIR")
+        except OSError as err:
+            if lock is not None and err.errno in LOCK_HELD:
+                lock.seek(0)
+                who = lock.read().strip() or "another run"
+                sys.exit(f"error: {path} is in use by a live run ({who}): let it finish, or run "
+                         "beside it with --name NAME or --out-dir DIR")
+            if lock is not None:    # a file system without locks (some network drives)
+                lock.close()
+            say(f"note: cannot lock {name} ({err.strerror}): a second run into {path} would not "
+                "be stopped")
+            return
         with contextlib.suppress(OSError):  # a run that ended removed the file we locked: again
             if os.path.samestat(os.fstat(lock.fileno()), os.stat(name)):
                 break
@@ -1367,6 +1385,9 @@ def hold_folder(path):
     lock.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}")
     lock.flush()
     HELD[path] = lock
+    for stale in pathlib.Path(path).glob("*.part-*"):   # a killed run's half-written files
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def let_folder_go(path):
@@ -1383,10 +1404,19 @@ def let_folder_go(path):
             os.remove(lock.name)
 
 
+def end_runs():
+    """Every folder this process holds goes free, and every TensorBoard writer closes: at the
+    script's end, after an error too, and before a notebook's next main()."""
+    for held in list(HELD):
+        let_folder_go(held)
+    while BOARDS:
+        BOARDS.popitem()[1].close()
+
+
 def record_run(args, metrics, clock, stopped):
-    """For a run whose folder is in OUT_DIR: its row in OUT_DIR/runs.csv, and compare.png redrawn
-    from every run's metrics.json; under a lock, so that runs that end together all land. Then
-    the run lets its folder go."""
+    """The run lets its folder go; then, for a folder in OUT_DIR, its row in OUT_DIR/runs.csv and
+    compare.png redrawn from every run's metrics.json, under a lock, so that runs that end
+    together all land. A table that cannot be updated costs one line, not the finished run."""
     let_folder_go(args.out_dir)
     root, seconds = os.path.dirname(os.path.abspath(args.out_dir)), sum(clock.seconds.values())
     if root != os.path.abspath(OUT_DIR):
@@ -1399,23 +1429,36 @@ def record_run(args, metrics, clock, stopped):
            "PCA": metrics.get("pca_test_loss"), "5-NN": metrics.get("knn_accuracy"),
            "PCA's 5-NN": metrics.get("pca_knn_accuracy"), "seconds": seconds}
     row = {key: f"{value:.4g}" if isinstance(value, float) else value for key, value in row.items()}
-    table, picture = os.path.join(root, RUNS_TABLE), os.path.join(root, COMPARE_PICTURE)
-    with open(os.path.join(root, ".runs-lock"), "a+") as lock:
-        lock_file(lock, wait=True)
-        rows = []
-        if os.path.exists(table):
-            with open(table, newline="") as f:
-                rows = list(csv.DictReader(f))
-        def write(name):
-            with open(name, "w", newline="") as f:
-                writer = csv.DictWriter(f, list(row), restval="", extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows(rows + [row])
-        save_atomically(table, write)
-        fig = plot_runs(root)
-        save_atomically(picture, lambda name: fig.savefig(name, dpi=120))
-    print(f"Runs: this one is row {len(rows) + 1} of {os.path.join(OUT_DIR, RUNS_TABLE)}; "
-          f"{os.path.join(OUT_DIR, COMPARE_PICTURE)} shows them all")
+    table, picture = os.path.join(OUT_DIR, RUNS_TABLE), os.path.join(OUT_DIR, COMPARE_PICTURE)
+    try:
+        with open(os.path.join(root, ".runs-lock"), "a+") as lock:
+            lock_file(lock, wait=True)
+            rows = add_row(table, row)
+            fig = plot_runs(root)
+            replace_atomically(picture, lambda name: fig.savefig(name, dpi=120))
+    except (OSError, csv.Error, UnicodeError, ValueError) as err:   # open in a spreadsheet, say
+        say(f"note: could not update {table} and {picture} ({getattr(err, 'strerror', None) or err}); "
+            f"this run's files are all in {args.out_dir}")
+        return
+    print(f"Runs: this one is row {rows} of {table}; {picture} shows them all")
+
+
+def add_row(table, row):
+    """Append row to the CSV file table, atomically, keeping the columns of older rows; returns
+    the number of rows."""
+    rows, header = [], list(row)
+    if os.path.exists(table):
+        with open(table, newline="", encoding="utf-8-sig") as f:    # -sig: as a spreadsheet saves it
+            reader = csv.DictReader(f)
+            rows, old = list(reader), list(reader.fieldnames or [])
+            header = old + [key for key in row if key not in old]
+    def write(name):
+        with open(name, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, header, restval="")
+            writer.writeheader()
+            writer.writerows(rows + [row])
+    replace_atomically(table, write)
+    return len(rows) + 1
 
 
 def plot_runs(root):
@@ -1426,28 +1469,28 @@ def plot_runs(root):
     for path in sorted(pathlib.Path(root).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime):
         try:
             m = json.loads(path.read_text())
-            if m.get("test_loss"):
-                runs.append((path.parent.name, m, training_data(m["config"])))
-        except (OSError, ValueError, KeyError, TypeError):  # a run writing it now, or not ours
+            knn = f", 5-NN {m['knn_accuracy']:.1%}" if m.get("knn_accuracy") is not None else ""
+            label = f"{path.parent.name}: {m['test_loss'][-1]:.4f}{knn}"
+            runs.append((label, m["test_loss"], training_data(m["config"])))
+        except (OSError, ValueError, KeyError, TypeError, IndexError):  # being written, or not ours
             continue
     counts = collections.Counter(data for _, _, data in runs)
     usual = max(reversed([data for _, _, data in runs]), key=counts.get, default=None)  # ties: newest
     fig = matplotlib.figure.Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.subplots()
     ax.set_prop_cycle(color=cm.tab20(np.linspace(0, 1, 20)) if len(runs) > 10 else cm.tab10.colors)
-    for folder, m, data in runs:
-        knn = f", 5-NN {m['knn_accuracy']:.1%}" if "knn_accuracy" in m else ""
-        ax.plot(range(1, len(m["test_loss"]) + 1), m["test_loss"], "-" if data == usual else "--",
-                marker="o", ms=3, label=f"{folder}: {m['test_loss'][-1]:.4f}{knn}"
-                + ("" if data == usual else " (other training data: not comparable)"))
+    for label, losses, data in runs:
+        ax.plot(range(1, len(losses) + 1), losses, "-" if data == usual else "--", marker="o",
+                ms=3, label=label + ("" if data == usual else " (other training data: not comparable)"))
     ax.set(yscale="log", xlabel="epoch", ylabel="test loss (MSE per pixel)",
            title=f"Every run in {os.path.basename(root)}/: the test loss after each epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):   # 0.045, not 4.5e-2
         axis(matplotlib.ticker.FormatStrFormatter("%.3f"))
     ax.grid(alpha=0.3, which="both")
-    ax.legend(title="folder: the last test loss, the 5-NN accuracy of its codes", fontsize=8,
-              title_fontsize=8)
+    if runs:
+        ax.legend(title="folder: the last test loss, the 5-NN accuracy of its codes", fontsize=8,
+                  title_fontsize=8)
     return fig
 
 
@@ -1456,31 +1499,33 @@ def training_data(config):
     return os.path.normpath(config["data_dir"]), tuple(config.get("train_digits", range(10)))
 
 
-def tensorboard_writer(args):
-    """--tensorboard's writer for this run, into its folder; None without --tensorboard."""
-    if not args.tensorboard:
-        return None
+def tensorboard_writer(args, history, figure):
+    """--tensorboard's writer for this run, made after its first epoch in this process. A new
+    run removes the curves of the last run with the same flags; a resumed one goes on after its
+    checkpoint's (only finished epochs are logged, each after its checkpoint is saved)."""
     if args.out_dir not in BOARDS:
-        from torch.utils.tensorboard import SummaryWriter    # parse_args checked that it is there
+        from torch.utils.tensorboard import SummaryWriter
+        if not args.resume:
+            for old in pathlib.Path(args.out_dir).glob("events.out.tfevents.*"):
+                old.unlink()
         BOARDS[args.out_dir] = SummaryWriter(args.out_dir)
-        BOARDS[args.out_dir].logged = 0     # train_losses entries written so far
+        # the losses logged before this process: the checkpoint's, logged by the run it saved
+        BOARDS[args.out_dir].logged = len(history["train_losses"]) - len(figure.frames)
     return BOARDS[args.out_dir]
 
 
 def log_to_tensorboard(args, history, figure):
-    """After an epoch: its train losses and test loss as scalars, the live figure's frames."""
-    writer = tensorboard_writer(args)
-    if writer is None:
+    """After an epoch: its train losses and test loss as scalars, the live figure's frames (one
+    for each logged loss), at the step of the run (batches since its start)."""
+    if not args.tensorboard:
         return
+    writer = tensorboard_writer(args, history, figure)
     steps, entries = history["steps_per_epoch"], history["train_losses"]
-    new = entries[writer.logged:]
-    frames = figure.frames[-len(new):] if new else []      # one frame for each entry
-    for entry, frame in zip(new, [None] * (len(new) - len(frames)) + frames):
+    for entry, frame in zip(entries[writer.logged:], figure.frames[writer.logged - len(entries):]):
         at = entry["epoch"] * steps + entry["step"]
         writer.add_scalar("loss/train", entry["loss"], at)
-        if frame is not None:
-            writer.add_image("live figure", np.asarray(paint(figure, frame).convert("RGB")), at,
-                             dataformats="HWC")
+        writer.add_image("live figure", np.asarray(paint(figure, frame).convert("RGB")), at,
+                         dataformats="HWC")
     writer.logged = len(entries)
     writer.add_scalar("loss/test", history["test_loss"][-1], len(history["test_loss"]) * steps)
     writer.flush()
@@ -1489,7 +1534,7 @@ def log_to_tensorboard(args, history, figure):
 def finish_tensorboard(args, autoencoder, metrics, test_images, test_labels):
     """The run's flags and final measures for the HParams view; the codes of N_EMBEDDING test
     digits for the projector, each with its picture and its label."""
-    writer = tensorboard_writer(args)
+    writer = BOARDS.get(args.out_dir) if args.tensorboard else None
     if writer is None:
         return
     hparams = {name: value if isinstance(value, (int, float, str, bool)) else str(show_value(value))
@@ -1498,6 +1543,10 @@ def finish_tensorboard(args, autoencoder, metrics, test_images, test_labels):
                                                           "pca_test_loss") if name in metrics}
     writer.add_hparams(hparams, final, run_name=".")
     x = test_images[:N_EMBEDDING]
+    old = pathlib.Path(args.out_dir, "00000", "codes")      # the last run's codes, or the checkpoint's
+    for path in [*old.glob("*"), old]:
+        with contextlib.suppress(OSError):
+            path.rmdir() if path.is_dir() else path.unlink()
     writer.add_embedding(codes(autoencoder, x).cpu(), metadata=test_labels[:N_EMBEDDING].tolist(),
                          label_img=x.cpu().view(-1, 1, 28, 28), tag="codes")
     BOARDS.pop(args.out_dir).close()
@@ -2502,8 +2551,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("\n" + StopOnCtrlC.QUIT, file=sys.stderr)
         sys.exit(130)
-    finally:    # after an error too: the run's folder is free, its lock file gone
-        for held in list(HELD):
-            let_folder_go(held)
+    finally:
+        end_runs()
     if not in_notebook():   # the script ends here: Python's last garbage collections would scan
         gc.freeze()         # the ~400,000 objects torch and matplotlib made, nearly 1 s for nothing

@@ -1,6 +1,7 @@
 """Runs side by side: a folder per run named after its flags, one live run per folder, the runs
 table and compare.png, and --tensorboard read back with TensorBoard's own reader and server."""
 import csv
+import errno
 import importlib.util
 import json
 import os
@@ -99,13 +100,23 @@ def test_a_second_run_into_a_live_runs_folder_stops_in_one_line_but_a_killed_one
 def test_runs_that_finish_together_each_add_a_row_and_are_drawn_in_compare_png(
         synthetic_mnist, tmp_path):
     root, _ = synthetic_mnist
+    results = tmp_path / "results"
+    results.mkdir()
+    table_lock = open(results / ".runs-lock", "a+")
+    ae.lock_file(table_lock, wait=True)     # held until all three wait for it: they must take turns
     runs = [subprocess.Popen([sys.executable, str(REPO / "autoencoder.py"), "--data-dir", str(root),
                               "--epochs", "2", *map(str, FAST), *flags], cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for flags in ([], ["--code-size", "2"], ["--train-digits", "0,1,2"])]
+    for _ in range(600):    # each writes its metrics.json, then waits for the table's lock
+        if len(list(results.glob("*/metrics.json"))) == 3 or any(run.poll() for run in runs):
+            break
+        time.sleep(0.5)
+    time.sleep(1)
+    assert not (results / "runs.csv").exists()
+    table_lock.close()
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in outputs]
-    results = tmp_path / "results"
     rows = list(csv.DictReader(open(results / "runs.csv", newline="")))
     assert sorted(row["folder"] for row in rows) == ["batch-size-16", "batch-size-16_code-size-2",
                                                       "batch-size-16_train-digits-0-1-2"]
@@ -157,14 +168,46 @@ def test_with_as_many_runs_on_each_data_the_newest_runs_data_is_the_reference(tm
     assert [line.get_linestyle() for line in ax.lines] == ["--", "-"]
 
 
-def test_without_tensorboard_it_is_one_line_and_the_run_goes_on(monkeypatch, capsys):
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorboard" else find_spec(name, *a))
-    args = ae.parse_args(["--tensorboard"])
-    assert not args.tensorboard
+def test_without_tensorboard_it_is_one_line_and_the_run_goes_on(synthetic_mnist, tmp_path,
+                                                                 monkeypatch, capsys):
+    root, _ = synthetic_mnist
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)   # as if not installed
+    ae.main(["--data-dir", str(root), "--out-dir", str(tmp_path), "--epochs", "1", "--tensorboard",
+             *map(str, FAST)])
+    ae.plt.close("all")
     assert capsys.readouterr().err == ("--tensorboard needs the tensorboard package: pip install "
                                        "tensorboard (this run goes on without it)\n")
+    assert (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_name_and_out_dir_together_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        ae.parse_args(["--name", "mine", "--out-dir", "elsewhere"])
+    assert exit_info.value.code == 2 and capsys.readouterr().err.endswith(
+        "error: argument --name: --out-dir names the folder already: use --name or --out-dir\n")
+
+
+def test_the_table_keeps_older_columns_and_a_table_that_cannot_be_written_costs_one_line(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "old").mkdir(parents=True)
+    table = tmp_path / "results" / "runs.csv"
+    table.write_text("\ufeffwhen,folder,my notes\n2026-01-01,old,keep me\n", encoding="utf-8")
+    args = ae.parse_args(["--name", "new"])
+    metrics = {"test_loss": [0.05], "knn_accuracy": 0.8}
+    ae.record_run(args, metrics, ae.Clock(), stopped=False)
+    rows = list(csv.DictReader(open(table, newline="", encoding="utf-8")))
+    assert [(row["folder"], row["my notes"]) for row in rows] == [("old", "keep me"), ("new", "")]
+    assert rows[1]["test MSE"] == "0.05" and rows[0]["when"] == "2026-01-01"
+    capsys.readouterr()
+
+    def cannot(*_):     # as a spreadsheet that holds the file open does on Windows
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(ae.os, "replace", cannot)
+    ae.record_run(args, metrics, ae.Clock(), stopped=False)
+    assert capsys.readouterr().err == (f"note: could not update {os.path.join('./results/', 'runs.csv')} "
+                                       f"and {os.path.join('./results/', 'compare.png')} (Permission "
+                                       f"denied); this run's files are all in {args.out_dir}\n")
 
 
 @needs_tensorboard
@@ -199,6 +242,28 @@ def test_tensorboard_logs_read_back_with_tensorboards_own_reader(synthetic_mnist
     assert (folder / "tensors.tsv").read_text().count("\n") == len(labels)
     assert (folder / "sprite.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ae.plt.close("all")
+
+
+@needs_tensorboard
+def test_a_resumed_or_repeated_tensorboard_run_logs_each_step_once(synthetic_mnist, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    root, _ = synthetic_mnist
+    run = ["--data-dir", str(root), "--out-dir", str(tmp_path), "--tensorboard", *map(str, FAST)]
+    for again in ([], ["--resume", str(tmp_path / "autoencoder.pt")]):     # 1 epoch, then 1 more
+        ae.main(run + ["--epochs", str(1 + bool(again))] + again)
+    ae.plt.close("all")
+
+    def logged():
+        events = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0, "images": 0})
+        events.Reload()
+        return ([e.step for e in events.Scalars("loss/train")], [e.step for e in events.Scalars("loss/test")],
+                [e.step for e in events.Images("live figure")])
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    steps = [entry["epoch"] * 125 + entry["step"] for entry in metrics["train_losses"]]
+    assert logged() == (steps, [125, 250], steps)
+    ae.main(run + ["--epochs", "1"])    # the same flags again, afresh: the old curves go
+    ae.plt.close("all")
+    assert logged() == (steps[:len(steps) // 2], [125], steps[:len(steps) // 2])
 
 
 def free_port():
@@ -240,3 +305,20 @@ def test_a_real_tensorboard_server_serves_two_runs(synthetic_mnist, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_folder_that_cannot_be_locked_is_one_line_and_a_killed_runs_part_files_go(
+        tmp_path, monkeypatch, capsys):
+    (tmp_path / "autoencoder.part-123-abcd.pt").write_text("half")     # a run killed mid-write
+    ae.hold_folder(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == [ae.LIVE_RUN]
+    ae.end_runs()
+    assert os.listdir(tmp_path) == []
+
+    def no_locks(file, wait):   # as on a network drive without a lock service
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(ae, "lock_file", no_locks)
+    ae.hold_folder(str(tmp_path))
+    assert capsys.readouterr().err == (f"note: cannot lock {tmp_path / ae.LIVE_RUN} (No locks "
+                                       f"available): a second run into {tmp_path} would not be stopped\n")
+    assert ae.HELD == {}
