@@ -666,6 +666,122 @@ def use_recipe(args, given):
             setattr(args, name, list(value) if isinstance(value, list) else value)
 
 
+# ---- Beyond the tutorial: each run's folder, named after its flags and held while it runs -------
+
+# Without --out-dir, each run writes into OUT_DIR/<its name>: --name, or the flags it changes
+LIVE_RUN = ".live-run"          # in a run's folder: locked while a run writes into it
+# not part of a run's name: how it is shown or stored, and how long it trains, so that --epochs 2
+# and --epochs 20 of one network are one experiment, in one folder (--name one on other data)
+NOT_IN_NAME = {"epochs", "n_test_img", "device", "data_dir", "out_dir", "download", "no_show",
+               "gif", "resume", "name", "tensorboard", "recipe"}
+HELD = {}       # the folders this process holds (main() runs one at a time): path -> open lock file
+# what a lock that another process holds raises; other errors mean a file system without locks
+LOCK_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
+
+
+def changed_flags(parser, config):
+    """The flags whose values differ from the defaults, or from the recipe's, as typed: --recipe
+    first, then the others in --help's order."""
+    recipe = RECIPES[config["recipe"]][1] if config.get("recipe") else {}
+    changed = [("recipe", config["recipe"])] if recipe else []
+    for action in parser._actions:
+        name = action.dest
+        if name in NOT_IN_NAME or name not in config or name == "help":
+            continue
+        default = recipe.get(name, parser.get_default(name))
+        if name == "lr" and default is None:
+            default = VAE_LR if config["variational"] else CONV_LR if config["conv"] else LR
+        if show_value(config[name]) != show_value(default):
+            changed.append((name, config[name]))
+    return changed
+
+
+def run_name(parser, args):
+    """tutorial for the defaults, else the changes: code-size-2, recipe-homl-stacked_lr-0.01."""
+    parts = [name.replace("_", "-") + ("" if value is True else f"-{show_value(value)}")
+             for name, value in changed_flags(parser, vars(args))]
+    return "_".join(parts).replace(",", "-").replace("''", "none") or "tutorial"
+
+
+def folder_name(text):
+    """An argparse type for --name: one folder, no path."""
+    if not text.isascii() or not all(c.isalnum() or c in "_.-" for c in text) or text in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name: use letters, digits, "
+                                         "'-', '_' and '.', such as relu-2")
+    return text
+
+
+def lock_file(file, wait):
+    """An exclusive lock on an open file, which the system drops when the file closes or the
+    process ends, however it ends. OSError when another process holds it and not wait."""
+    if os.name == "nt":
+        import msvcrt
+        file.seek(1 << 20)      # a byte beyond the text that other runs read
+        msvcrt.locking(file.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+
+
+def hold_folder(path):
+    """One live run per folder: a lock on path/LIVE_RUN, so a folder left by a killed run is free.
+    Exits in one line when another live run holds it. An earlier run in this process (a notebook
+    or a test calls main() again) lets its folder go first."""
+    end_runs()
+    name = os.path.join(path, LIVE_RUN)
+    while True:
+        lock = None
+        try:
+            lock = open(name, "a+")
+            lock_file(lock, wait=False)
+        except OSError as err:
+            if lock is not None and err.errno in LOCK_HELD:
+                lock.seek(0)
+                who = lock.read().strip() or "another run"
+                sys.exit(f"error: {path} is in use by a live run ({who}): let it finish, or run "
+                         "beside it with --name NAME or --out-dir DIR")
+            if lock is not None:    # a file system without locks (some network drives)
+                lock.close()
+            say(f"note: cannot lock {name} ({err.strerror}): a second run into {path} would not "
+                "be stopped")
+            return
+        with contextlib.suppress(OSError):  # a run that ended removed the file we locked: again
+            if os.path.samestat(os.fstat(lock.fileno()), os.stat(name)):
+                break
+        lock.close()
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}")
+    lock.flush()
+    HELD[path] = lock
+    for stale in pathlib.Path(path).glob("*.part-*"):   # a killed run's half-written files
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def let_folder_go(path):
+    """The lock file goes before the lock (hold_folder checks that it locked the file still
+    there); Windows removes no open file, so there it goes after."""
+    lock = HELD.pop(path, None)
+    if lock is None:
+        return
+    with contextlib.suppress(OSError):
+        if os.name != "nt":
+            os.remove(lock.name)
+        lock.close()
+        if os.name == "nt":
+            os.remove(lock.name)
+
+
+def end_runs():
+    """Every folder this process holds goes free, and every TensorBoard writer closes: at the
+    script's end, after an error too, and before a notebook's next main()."""
+    for held in list(HELD):
+        let_folder_go(held)
+    while BOARDS:
+        BOARDS.popitem()[1].close()
+
+
 # ---- Beyond the tutorial: the data files, checked and named in one line ------------------------
 
 IDX_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -1293,124 +1409,12 @@ def save_losses_and_metrics(args, history, metrics, steps):
                     lambda name: pathlib.Path(name).write_text(json.dumps(metrics, indent=1)))
 
 
-# ---- Beyond the tutorial: runs side by side, their folders, table, compare.png and TensorBoard --
+# ---- Beyond the tutorial: runs side by side, the table of runs, compare.png and TensorBoard ---
 
-# Without --out-dir, each run writes into OUT_DIR/<its name>: --name, or the flags it changes
 RUNS_TABLE = "runs.csv"         # in OUT_DIR: a row for every run there that finished or stopped
 COMPARE_PICTURE = "compare.png"  # in OUT_DIR: every run's test loss per epoch, redrawn after each
-LIVE_RUN = ".live-run"          # in a run's folder: locked while a run writes into it
 N_EMBEDDING = 2000              # --tensorboard: test digits in the embedding projector
-# not part of a run's name: how it is shown or stored, and how long it trains, so that --epochs 2
-# and --epochs 20 of one network are one experiment, in one folder (--name one on other data)
-NOT_IN_NAME = {"epochs", "n_test_img", "device", "data_dir", "out_dir", "download", "no_show",
-               "gif", "resume", "name", "tensorboard", "recipe"}
 BOARDS = {}     # --tensorboard: folder -> its SummaryWriter
-HELD = {}       # the folders this process holds (main() runs one at a time): path -> open lock file
-# what a lock that another process holds raises; other errors mean a file system without locks
-LOCK_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
-
-
-def changed_flags(parser, config):
-    """The flags whose values differ from the defaults, or from the recipe's, as typed: --recipe
-    first, then the others in --help's order."""
-    recipe = RECIPES[config["recipe"]][1] if config.get("recipe") else {}
-    changed = [("recipe", config["recipe"])] if recipe else []
-    for action in parser._actions:
-        name = action.dest
-        if name in NOT_IN_NAME or name not in config or name == "help":
-            continue
-        default = recipe.get(name, parser.get_default(name))
-        if name == "lr" and default is None:
-            default = VAE_LR if config["variational"] else CONV_LR if config["conv"] else LR
-        if show_value(config[name]) != show_value(default):
-            changed.append((name, config[name]))
-    return changed
-
-
-def run_name(parser, args):
-    """tutorial for the defaults, else the changes: code-size-2, recipe-homl-stacked_lr-0.01."""
-    parts = [name.replace("_", "-") + ("" if value is True else f"-{show_value(value)}")
-             for name, value in changed_flags(parser, vars(args))]
-    return "_".join(parts).replace(",", "-").replace("''", "none") or "tutorial"
-
-
-def folder_name(text):
-    """An argparse type for --name: one folder, no path."""
-    if not text.isascii() or not all(c.isalnum() or c in "_.-" for c in text) or text in ("", ".", ".."):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name: use letters, digits, "
-                                         "'-', '_' and '.', such as relu-2")
-    return text
-
-
-def lock_file(file, wait):
-    """An exclusive lock on an open file, which the system drops when the file closes or the
-    process ends, however it ends. OSError when another process holds it and not wait."""
-    if os.name == "nt":
-        import msvcrt
-        file.seek(1 << 20)      # a byte beyond the text that other runs read
-        msvcrt.locking(file.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-        fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-
-
-def hold_folder(path):
-    """One live run per folder: a lock on path/LIVE_RUN, so a folder left by a killed run is free.
-    Exits in one line when another live run holds it. An earlier run in this process (a notebook
-    or a test calls main() again) lets its folder go first."""
-    end_runs()
-    name = os.path.join(path, LIVE_RUN)
-    while True:
-        lock = None
-        try:
-            lock = open(name, "a+")
-            lock_file(lock, wait=False)
-        except OSError as err:
-            if lock is not None and err.errno in LOCK_HELD:
-                lock.seek(0)
-                who = lock.read().strip() or "another run"
-                sys.exit(f"error: {path} is in use by a live run ({who}): let it finish, or run "
-                         "beside it with --name NAME or --out-dir DIR")
-            if lock is not None:    # a file system without locks (some network drives)
-                lock.close()
-            say(f"note: cannot lock {name} ({err.strerror}): a second run into {path} would not "
-                "be stopped")
-            return
-        with contextlib.suppress(OSError):  # a run that ended removed the file we locked: again
-            if os.path.samestat(os.fstat(lock.fileno()), os.stat(name)):
-                break
-        lock.close()
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}")
-    lock.flush()
-    HELD[path] = lock
-    for stale in pathlib.Path(path).glob("*.part-*"):   # a killed run's half-written files
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
-def let_folder_go(path):
-    """The lock file goes before the lock (hold_folder checks that it locked the file still
-    there); Windows removes no open file, so there it goes after."""
-    lock = HELD.pop(path, None)
-    if lock is None:
-        return
-    with contextlib.suppress(OSError):
-        if os.name != "nt":
-            os.remove(lock.name)
-        lock.close()
-        if os.name == "nt":
-            os.remove(lock.name)
-
-
-def end_runs():
-    """Every folder this process holds goes free, and every TensorBoard writer closes: at the
-    script's end, after an error too, and before a notebook's next main()."""
-    for held in list(HELD):
-        let_folder_go(held)
-    while BOARDS:
-        BOARDS.popitem()[1].close()
 
 
 def record_run(args, metrics, clock, stopped):
