@@ -62,7 +62,7 @@ def main():
     parser.add_argument("--at-update", type=int, default=14, help="the update shown mid-run")
     args = parser.parse_args()
     source = "%run autoencoder.py --epochs 2" + (
-        f" --data-dir {args.data_dir}" if args.data_dir != "./mnist/" else "")   # into ./results/
+        f" --data-dir {args.data_dir}" if args.data_dir != "./mnist/" else "")   # into ./results/tutorial/
     manager = jupyter_client.KernelManager(kernel_name="python3")
     manager.start_kernel(cwd=REPO, env={**os.environ, "DISPLAY": "", "MPLBACKEND": ""})
     client = manager.client()
