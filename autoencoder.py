@@ -353,10 +353,10 @@ def parse_args(argv=None):
     if args.lr is None:
         args.lr = VAE_LR if args.variational else CONV_LR if args.conv else LR
     check_flags(parser, args)
-    args.changed = " ".join(f"--{name.replace('_', '-')}" + ("" if value is True else f" {show_value(value)}")
-                            for name, value in changed_flags(parser, vars(args)))   # for runs.csv
+    changed = changed_flags(parser, vars(args))
+    args.changed = " ".join(changed)    # for runs.csv
     if args.out_dir is None:    # below: OUT_DIR/--name, or the flags this run changes
-        args.out_dir = os.path.join(OUT_DIR, args.name or run_name(parser, args))
+        args.out_dir = os.path.join(OUT_DIR, args.name or run_name(changed))
     if args.tensorboard:
         try:    # here, not after an epoch: a missing or broken install is one line
             from torch.utils.tensorboard import SummaryWriter  # noqa: F401
@@ -680,10 +680,10 @@ LOCK_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEA
 
 
 def changed_flags(parser, config):
-    """The flags whose values differ from the defaults, or from the recipe's, as typed: --recipe
-    first, then the others in --help's order."""
+    """The flags whose values differ from the defaults, or from the recipe's, as typed
+    (--code-size 2, --tied): --recipe first, then the others in --help's order."""
     recipe = RECIPES[config["recipe"]][1] if config.get("recipe") else {}
-    changed = [("recipe", config["recipe"])] if recipe else []
+    changed = [f"--recipe {config['recipe']}"] if recipe else []
     for action in parser._actions:
         name = action.dest
         if name in NOT_IN_NAME or name not in config or name == "help":
@@ -692,14 +692,15 @@ def changed_flags(parser, config):
         if name == "lr" and default is None:
             default = VAE_LR if config["variational"] else CONV_LR if config["conv"] else LR
         if show_value(config[name]) != show_value(default):
-            changed.append((name, config[name]))
+            flag = "--" + name.replace("_", "-")
+            changed.append(flag if config[name] is True else f"{flag} {show_value(config[name])}")
     return changed
 
 
-def run_name(parser, args):
-    """tutorial for the defaults, else the changes: code-size-2, recipe-homl-stacked_lr-0.01."""
-    parts = [name.replace("_", "-") + ("" if value is True else f"-{show_value(value)}")
-             for name, value in changed_flags(parser, vars(args))]
+def run_name(changed):
+    """The folder's name from changed_flags: tutorial for none, else code-size-2,
+    recipe-homl-stacked_lr-0.01."""
+    parts = [flag[2:].replace(" ", "-") for flag in changed]
     return "_".join(parts).replace(",", "-").replace("''", "none") or "tutorial"
 
 
@@ -1503,10 +1504,14 @@ def training_data(config):
     return os.path.normpath(config["data_dir"]), tuple(config.get("train_digits", range(10)))
 
 
-def tensorboard_writer(args, history, figure):
-    """--tensorboard's writer for this run, made after its first epoch in this process. A new
-    run removes the curves of the last run with the same flags; a resumed one goes on after its
-    checkpoint's (only finished epochs are logged, each after its checkpoint is saved)."""
+def log_to_tensorboard(args, history, figure):
+    """After an epoch: its train losses and test loss as scalars, the live figure's frames (one
+    for each logged loss), at the step of the run (batches since its start). The writer comes
+    after the first epoch of this process: a new run removes the curves of the last run with the
+    same flags; a resumed one goes on after its checkpoint's (only finished epochs are logged,
+    each after its checkpoint is saved)."""
+    if not args.tensorboard:
+        return
     if args.out_dir not in BOARDS:
         from torch.utils.tensorboard import SummaryWriter
         if not args.resume:
@@ -1515,15 +1520,7 @@ def tensorboard_writer(args, history, figure):
         BOARDS[args.out_dir] = SummaryWriter(args.out_dir)
         # the losses logged before this process: the checkpoint's, logged by the run it saved
         BOARDS[args.out_dir].logged = len(history["train_losses"]) - len(figure.frames)
-    return BOARDS[args.out_dir]
-
-
-def log_to_tensorboard(args, history, figure):
-    """After an epoch: its train losses and test loss as scalars, the live figure's frames (one
-    for each logged loss), at the step of the run (batches since its start)."""
-    if not args.tensorboard:
-        return
-    writer = tensorboard_writer(args, history, figure)
+    writer = BOARDS[args.out_dir]
     steps, entries = history["steps_per_epoch"], history["train_losses"]
     for entry, frame in zip(entries[writer.logged:], figure.frames[writer.logged - len(entries):]):
         at = entry["epoch"] * steps + entry["step"]
