@@ -1500,8 +1500,10 @@ def plot_runs(root):
 
 
 def training_data(config):
-    """What a run trained on: its data folder and its digits."""
-    return os.path.normpath(config["data_dir"]), tuple(config.get("train_digits", range(10)))
+    """What a run trained on: its MNIST files, wherever --data-dir reached them from (./mnist/
+    and a link to the same files are one data set), and its digits."""
+    files = os.path.realpath(os.path.join(config["data_dir"], "MNIST"))
+    return files, tuple(config.get("train_digits", range(10)))
 
 
 def log_to_tensorboard(args, history, figure):

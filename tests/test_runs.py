@@ -157,6 +157,21 @@ def test_compare_png_labels_every_run_and_marks_other_training_data(tmp_path):
     assert ax.get_yscale() == "log" and list(ax.lines[1].get_xdata()) == [1, 2, 3]
 
 
+def test_the_same_files_through_another_path_are_the_same_data(tmp_path):
+    (tmp_path / "mnist" / "MNIST").mkdir(parents=True)
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "MNIST").symlink_to(tmp_path / "mnist" / "MNIST")
+    (tmp_path / "other" / "MNIST").mkdir(parents=True)
+    for age, (folder, data_dir) in enumerate([("here", "mnist"), ("there", "linked/"),
+                                              ("else", "other"), ("again", "./mnist/")]):
+        (tmp_path / "results" / folder).mkdir(parents=True)
+        path = tmp_path / "results" / folder / "metrics.json"
+        path.write_text(json.dumps({"config": {"data_dir": str(tmp_path / data_dir)}, "test_loss": [0.05]}))
+        os.utime(path, (1000 + age, 1000 + age))
+    ax = ae.plot_runs(str(tmp_path / "results")).axes[0]
+    assert [line.get_linestyle() for line in ax.lines] == ["-", "-", "--", "-"]
+
+
 def test_with_as_many_runs_on_each_data_the_newest_runs_data_is_the_reference(tmp_path):
     for age, (folder, digits) in enumerate([("all", list(range(10))), ("threes", [3])]):
         (tmp_path / folder).mkdir()
