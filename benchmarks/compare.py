@@ -6,7 +6,7 @@
 
 Runs every row as its own `autoencoder.py --no-show --no-gif` process (seed 1, so a row can be
 repeated alone with the command it shows), reads its metrics.json and prints three markdown
-tables: the recipes (autoencoder.py's RECIPES, each for the epochs its source trains, and a few
+tables: the recipes (lab/recipes.py's RECIPES, each for the epochs its source trains, and a few
 recipes with one flag changed, where that teaches something), each with exact PCA of as many
 components beside it; convolutions against fully connected layers (with the Keras blog's two
 convolutional recipes); the tutorial's variants; and the penalties on the codes (sparse,
@@ -26,7 +26,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-from autoencoder import EPOCH, RECIPES  # noqa: E402  (after the path above)
+from autoencoder import EPOCH  # noqa: E402  (after the path above)
+from lab.recipes import RECIPES  # noqa: E402
 
 OTHERS = [   # (model, flags): the recipes, then a few of them with one flag changed
     *[(name, f"--recipe {name}") for name in RECIPES if not RECIPES[name][1].get("conv")],

@@ -30,6 +30,7 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 import autoencoder as ae  # noqa: E402  (after the path above)
+from lab import anomaly, checkpoints, errors, kinds, measures  # noqa: E402
 
 # the flags of every run, beside --train-digits and --seed; chosen with --validate (see above)
 RECIPE = "--hidden 256,64 --code-size 32 --activation relu --lr 0.001 --epochs 30"
@@ -61,13 +62,13 @@ def validate(digit, seed, data_dir, flags):
     images = ae.to_float_images(images, torch.device("cpu"))
     train = images[:50_000][labels[:50_000] == digit]
     with contextlib.redirect_stdout(io.StringIO()):     # the runs' own lines
-        model = ae.build_autoencoder(args)
+        model = kinds.build(args, ae.AutoEncoder)
         optimizer = ae.make_optimizer(model, args.lr, args.weight_decay)
-        history = ae.new_history()
+        history = checkpoints.new_history()
         for epoch in range(args.epochs):
             ae.train(args, model, optimizer, train, epoch, history)
-    scores = ae.per_image_loss(model, images[50_000:], args.loss)
-    return ae.auroc(scores, labels[50_000:] != digit)
+    scores = measures.per_image_loss(model, images[50_000:], args.loss)
+    return anomaly.auroc(scores, labels[50_000:] != digit)
 
 
 def table(results, seeds):
@@ -121,7 +122,8 @@ def main():
     args = parser.parse_args()
     start = time.perf_counter()
     if args.validate is not None:
-        aurocs = [validate(d, SEEDS[0], args.data_dir, args.validate) for d in range(10)]
+        with errors.in_one_line():  # a bad flag or missing MNIST: one line and its exit status
+            aurocs = [validate(d, SEEDS[0], args.data_dir, args.validate) for d in range(10)]
         print(f"`{args.validate}` on the validation split: "
               + " | ".join(f"{d} {100 * a:.1f}" for d, a in enumerate(aurocs))
               + f" | mean {100 * statistics.mean(aurocs):.1f} ({time.perf_counter() - start:.0f} s)")

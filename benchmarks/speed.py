@@ -41,6 +41,8 @@ from torch import nn
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 import autoencoder as ae  # noqa: E402
+from lab import cli, errors, kinds, measures, training  # noqa: E402
+from lab.flags import number  # noqa: E402
 
 WARMUP_STEPS = 50
 LAYERS = [(784, 128), (128, 64), (64, 12), (12, 3), (3, 12), (12, 64), (64, 128), (128, 784)]
@@ -73,7 +75,7 @@ def tutorial_loop(root, epochs, device, steps=None):
 def our_loop(images, epochs, device, flags=()):
     """autoencoder.train() with a headless live figure, as `python autoencoder.py --no-show`."""
     args = ae.parse_args(["--epochs", str(epochs), "--no-show", *flags])
-    autoencoder = ae.build_autoencoder(args).to(device)
+    autoencoder = kinds.build(args, ae.AutoEncoder).to(device)
     optimizer = ae.make_optimizer(autoencoder, args.lr)
     figure = ae.LiveFigure(images[:args.n_test_img], show=None, code_size=args.code_size)
     history = {"train_losses": [], "epoch_seconds": []}
@@ -109,11 +111,13 @@ def conv_layouts(images, device, rounds, steps=150):
             torch.manual_seed(ae.SEED)
             with contextlib.redirect_stdout(io.StringIO()):
                 args = ae.parse_args(["--conv", "--batch-size", str(batch)])
-                model = ae.build_autoencoder(args).to(device)
+                model = kinds.build(args, ae.AutoEncoder).to(device)
             model.to(memory_format=torch.contiguous_format if layout == "nchw" else torch.channels_last)
-            optimizer, loss_func = ae.make_optimizer(model, args.lr), ae.training_loss(args, model)
-            def steps_of():
+            optimizer = ae.make_optimizer(model, args.lr)
+            loss_func = training.training_loss(args, model, ae.loss_func)
+            def steps_of():     # the lesson's train() step for step, without its schedule, log or figure
                 for _, (b_x, b_y) in zip(range(steps), ae.batches(images, batch)):
+                    kinds.before_step(model, b_x)   # a kind's own steps, as train() takes them
                     loss = loss_func(model(b_x)[1], b_y)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -158,29 +162,30 @@ def penalty_costs(images, device, rounds, steps=200):
 
 
 def timed(run, device):
-    ae.synchronize(device)
+    training.synchronize(device)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):     # the loss lines, not wanted here
         result = run()
-    ae.synchronize(device)
+    training.synchronize(device)
     return result, time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=ae.DATA_DIR, help="MNIST root (default: %(default)s)")
-    parser.add_argument("--epochs", type=ae.number(int), default=1, help="(default: %(default)s)")
+    parser.add_argument("--epochs", type=number(int), default=1, help="(default: %(default)s)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    parser.add_argument("--rounds", type=ae.number(int), default=3,
+    parser.add_argument("--rounds", type=number(int), default=3,
                         help="rounds of (a), (b) and (c), interleaved (default: %(default)s)")
     parser.add_argument("--only", choices=["penalties"], help="only the penalties' costs")
-    parser.add_argument("--whole-runs", type=ae.number(int, lambda n: n >= 0, "of 0 or more"),
+    parser.add_argument("--whole-runs", type=number(int, lambda n: n >= 0, "of 0 or more"),
                         default=3, help="whole default runs of autoencoder.py to time and split "
                         "(default: %(default)s)")
     args = parser.parse_args()
-    device = ae.pick_device(args.device)
-    train_x, _ = ae.load_mnist(args.data_dir, train=True, download=False)
-    test_x, _ = ae.load_mnist(args.data_dir, train=False, download=False)
+    device = cli.pick_device(args.device)
+    with errors.in_one_line():  # MNIST missing or damaged: one line, as autoencoder.py says it
+        train_x, _ = ae.load_mnist(args.data_dir, train=True, download=False)
+        test_x, _ = ae.load_mnist(args.data_dir, train=False, download=False)
     images = ae.to_float_images(train_x, device)
     test_images = ae.to_float_images(test_x, device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -206,7 +211,7 @@ def main():
             model, elapsed = timed(runs[name], device)
             seconds[name].append(elapsed / args.epochs)
             if model is not None and round_ == 0:
-                mse[name] = ae.test(model, test_images)
+                mse[name] = measures.test_loss(model, test_images)
         print(f"round {round_ + 1}: " + ", ".join(f"{name[:3]} {seconds[name][-1]:.2f} s"
                                                  for name in runs), flush=True)
     print(f"\n{'':34} {'s/epoch: median':>15} {'range':>13} {'images/s':>9} {'test MSE':>9}")

@@ -17,6 +17,7 @@ import torch
 DOCS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(DOCS))
 import autoencoder as ae  # noqa: E402
+from lab import decoder, errors, kinds, measures  # noqa: E402
 
 
 def main():
@@ -28,23 +29,25 @@ def main():
     args = parser.parse_args()
     checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     config = argparse.Namespace(**checkpoint["config"])
-    autoencoder = ae.build_autoencoder(config)
+    autoencoder = kinds.build(config, ae.AutoEncoder)
     autoencoder.load_state_dict(checkpoint["model"])
 
     device = torch.device("cpu")
-    images = ae.to_float_images(ae.load_mnist(args.data_dir, download=False)[0], device)
-    test_x, test_y = ae.load_mnist(args.data_dir, train=False, download=False)
+    with errors.in_one_line():  # MNIST missing or damaged: one line, as autoencoder.py says it
+        images = ae.to_float_images(ae.load_mnist(args.data_dir, download=False)[0], device)
+        test_x, test_y = ae.load_mnist(args.data_dir, train=False, download=False)
     test_images = ae.to_float_images(test_x, device)
-    mean, axes = ae.pca(images, config.code_size)
+    mean, axes = measures.pca(images, config.code_size)
     shown = [test_y.tolist().index(digit) for digit in range(10)]     # the first test image of each
     x = test_images[shown]
-    by_pca = ae.pca_codes(x, mean, axes) @ axes.T + mean
+    by_pca = measures.pca_codes(x, mean, axes) @ axes.T + mean
     rows = {"test images": None,
-            "autoencoder": ae.per_image(ae.test(autoencoder, test_images)),
-            f"PCA, {config.code_size}\ncomponents": ae.per_image(ae.pca_test_loss(test_images, mean, axes))}
+            "autoencoder": measures.per_image(measures.test_loss(autoencoder, test_images)),
+            f"PCA, {config.code_size}\ncomponents": measures.per_image(
+                measures.pca_test_loss(test_images, mean, axes))}
     labels = [name if error is None else f"{name}\n{error:.2f} per image" for name, error in rows.items()]
     shape = "-".join(map(str, [784, *config.hidden, config.code_size]))
-    fig = ae.plot_mosaic(torch.cat([x, ae.reconstruct(autoencoder, x), by_pca]), 10,
+    fig = decoder.plot_mosaic(torch.cat([x, measures.reconstruct(autoencoder, x), by_pca]), 10,
                          f"Rebuilt from {config.code_size} numbers: autoencoder {shape}, PCA\n"
                          "(squared error per image, over all 10,000 test images)", row_labels=labels)
     fig.savefig(args.out, dpi=110)
