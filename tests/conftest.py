@@ -1,4 +1,6 @@
-"""Fixtures: small synthetic MNIST in torchvision's layout, and the real one when it is here."""
+"""Fixtures shared by tests/lesson/ (the lesson, autoencoder.py) and tests/lab/ (the package lab/):
+small synthetic MNIST in torchvision's layout, the real one when it is here, and helpers that run
+the script as a user would."""
 import os
 import re
 import signal
@@ -16,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import autoencoder as ae  # noqa: E402  (after the path above)
+from lab import errors, kinds  # noqa: E402
 
 REAL_ROOT = REPO / "mnist"      # .ci/run links ../shared/mnist/MNIST into it
 IDX_NAMES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -87,17 +90,29 @@ def run_script(*args, cwd=REPO, env=None, timeout=300):
 
 def start_script(*args, env=None):
     """Start autoencoder.py as a real process whose lines arrive as soon as they are printed, as
-    from a terminal: SIGHUP at its default, even when this test run was started under nohup
-    (which ignores it, and a program keeps an ignored signal ignored). Killed after the test."""
+    from a terminal: SIGHUP and SIGINT at their defaults, even when this test run was started
+    under nohup (which ignores SIGHUP) or in the background by a script (`&` without job control
+    ignores SIGINT), since a program keeps an ignored signal ignored. Killed after the test."""
     process = subprocess.Popen(script(*args), env={**(env or headless_env()), "PYTHONUNBUFFERED": "1"},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=default_sighup if hasattr(signal, "SIGHUP") else None)
+                               preexec_fn=default_signals if hasattr(signal, "SIGHUP") else None)
     STARTED.append(process)
     return process
 
 
-def default_sighup():
+def default_signals():
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """Ctrl-C (SIGINT) handled in this process as Python handles it from a terminal, for a test
+    that sends it to main() here: a test run started in the background by a script inherits it
+    ignored, and main() leaves an ignored signal ignored, as under nohup."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 STARTED = []    # processes of start_script: none outlives its test, even one that failed
@@ -129,9 +144,25 @@ def synthetic_images(synthetic_mnist):
 def train_epochs(images, epochs, batch_size, figure=None, model=None, flags=()):
     """What main() does: a model and optimizer from the flags, then train() once per epoch."""
     args = ae.parse_args(["--batch-size", str(batch_size), *flags])
-    model = model or ae.build_autoencoder(args)
+    model = model or kinds.build(args, ae.AutoEncoder)
     optimizer = ae.make_optimizer(model, args.lr, args.weight_decay)
     history = {"train_losses": [], "epoch_seconds": []}
     for epoch in range(epochs):
         ae.train(args, model, optimizer, images, epoch, history, figure)
     return history
+
+
+def flag_error(argv, capsys):
+    """The UserError that parse_args raises for argv, checked to be a flag's (status 2) one line,
+    printed by nobody but main(); and main() with the same argv printing exactly that line and
+    exiting with status 2, as argparse does."""
+    with pytest.raises(errors.UserError) as error:
+        ae.parse_args(argv)
+    message = error.value.message
+    assert error.value.status == 2 and ": error: " in message and "\n" not in message, message
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit) as exit_info:
+        ae.main(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == message + "\n"
+    return message

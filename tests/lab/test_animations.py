@@ -1,5 +1,5 @@
-"""The two animations: the turning 3-D scatter looks as matplotlib draws it, and both GIFs keep
-the page white."""
+"""The two animations (lab/animations.py): the turning 3-D scatter looks as matplotlib draws it,
+and both GIFs keep the page white."""
 import matplotlib
 import numpy as np
 import PIL.Image
@@ -7,6 +7,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import autoencoder as ae
+from lab import animations
 
 matplotlib.use("agg")
 
@@ -22,7 +23,7 @@ def test_the_turning_scatter_is_the_scatter_matplotlib_draws(tmp_path):
     fig = ae.plot_latent(codes, labels)
     ax = fig.axes[0]
     view = ax.elev, ax.azim
-    ae.save_turning(fig, tmp_path / "turning.gif", frames=4)
+    animations.save_turning(fig, tmp_path / "turning.gif", frames=4)
     frames = PIL.Image.open(tmp_path / "turning.gif")
     assert frames.n_frames == 4
     # the figure comes back as it was: its 60 labels, its view, its size
@@ -53,7 +54,7 @@ def test_the_title_copied_into_each_turning_frame_is_where_matplotlib_draws_it(t
     fig = ae.plot_latent(codes, labels, title="A title drawn once\nover two lines")
     ax = fig.axes[0]
     view = ax.elev, ax.azim
-    ae.save_turning(fig, tmp_path / "turning.gif", frames=3)
+    animations.save_turning(fig, tmp_path / "turning.gif", frames=3)
     assert ax.title.get_visible() and ax.title.get_text().startswith("A title")
     for text in ax.texts:
         text.set_visible(False)
@@ -66,7 +67,7 @@ def test_the_title_copied_into_each_turning_frame_is_where_matplotlib_draws_it(t
     canvas.draw()
     drawn = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
     box = ax.title.get_window_extent()
-    rows, cols = ae.pixel_box(box, drawn.shape[0])
+    rows, cols = animations.pixel_box(box, drawn.shape[0])
     assert (drawn[rows, cols] < 128).any()              # the title's dark letters are in the box
     assert np.abs(frame[rows, cols] - drawn[rows, cols]).max() <= 8     # the palette's rounding
     ax.title.set_visible(False)
@@ -81,7 +82,7 @@ def test_the_reconstructions_gif_holds_every_update_and_the_end(tmp_path):
     model = ae.AutoEncoder()
     for step in range(7):
         figure.update(model, f"step {step}")
-    ae.save_replay(figure, tmp_path / "r.gif")
+    animations.save_replay(figure, tmp_path / "r.gif")
     with PIL.Image.open(tmp_path / "r.gif") as gif:
         durations = []
         for i in range(gif.n_frames):

@@ -1,4 +1,5 @@
-"""Anomaly detection: train on some digits only, and score the others by the reconstruction error."""
+"""Anomaly detection (lab/anomaly.py): train on some digits only, and score the others by the
+reconstruction error."""
 import argparse
 import json
 import re
@@ -10,16 +11,17 @@ import torch
 
 import autoencoder as ae
 from conftest import run_script
+from lab import anomaly, kinds, measures
 
 
 def test_the_training_set_keeps_exactly_the_asked_digits(synthetic_mnist):
     root, arrays = synthetic_mnist
-    images, labels = ae.keep_digits(*ae.load_mnist(str(root), download=False), [3, 5, 8])
+    images, labels = anomaly.keep_digits(*ae.load_mnist(str(root), download=False), [3, 5, 8])
     wanted = np.isin(arrays[True][1], [3, 5, 8])
     assert sorted(labels.unique().tolist()) == [3, 5, 8] and len(labels) == wanted.sum()
     assert torch.equal(images, torch.from_numpy(arrays[True][0][wanted]))
     everything = ae.load_mnist(str(root), download=False)
-    assert ae.keep_digits(*everything, list(range(10)))[0] is everything[0]
+    assert anomaly.keep_digits(*everything, list(range(10)))[0] is everything[0]
 
 
 def sklearn_auroc():
@@ -37,26 +39,28 @@ def test_auroc_is_scikit_learns_with_ties_counted_half():
         positive = rng.random(n) < rng.uniform(0.1, 0.9)
         if positive.all() or not positive.any():
             continue
-        ours = ae.auroc(torch.from_numpy(scores), torch.from_numpy(positive))
+        ours = anomaly.auroc(torch.from_numpy(scores), torch.from_numpy(positive))
         assert ours == pytest.approx(roc_auc_score(positive, scores), abs=1e-12)
 
 
 def test_auroc_by_hand_counts_each_pair_and_ties_half():
     positive = torch.tensor([False, False, True, True])
-    assert ae.auroc(torch.tensor([1.0, 2, 3, 4]), positive) == 1.0
-    assert ae.auroc(torch.tensor([4.0, 3, 2, 1]), positive) == 0.0
-    assert ae.auroc(torch.ones(4), positive) == 0.5
+    assert anomaly.auroc(torch.tensor([1.0, 2, 3, 4]), positive) == 1.0
+    assert anomaly.auroc(torch.tensor([4.0, 3, 2, 1]), positive) == 0.0
+    assert anomaly.auroc(torch.ones(4), positive) == 0.5
     # pairs (positive above negative): 3 > 1, 3 > 2, 2 = 2 (a half), 2 > 1: 3.5 of 4
-    assert ae.auroc(torch.tensor([1.0, 2, 3, 2]), positive) == 3.5 / 4
+    assert anomaly.auroc(torch.tensor([1.0, 2, 3, 2]), positive) == 3.5 / 4
 
 
 def test_the_roc_curve_runs_from_nothing_flagged_to_everything_and_its_area_is_the_auroc():
-    fpr, tpr = ae.roc_curve(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([False, False, True, True]))
+    fpr, tpr = anomaly.roc_curve(torch.tensor([0.1, 0.4, 0.35, 0.8]),
+                                 torch.tensor([False, False, True, True]))
     assert fpr.tolist() == [0, 0, 0.5, 0.5, 1] and tpr.tolist() == [0, 0.5, 0.5, 1, 1]
-    scores, positive = torch.tensor([1.0, 1, 1, 1, 2, 2]), torch.tensor([True, False, True, False, True, False])
-    fpr, tpr = ae.roc_curve(scores, positive)     # ties: one step, diagonal, as the AUROC counts them
+    scores = torch.tensor([1.0, 1, 1, 1, 2, 2])
+    positive = torch.tensor([True, False, True, False, True, False])
+    fpr, tpr = anomaly.roc_curve(scores, positive)     # ties: one step, diagonal, as the AUROC counts them
     area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)     # the trapezoids under the curve
-    assert area == pytest.approx(ae.auroc(scores, positive)) == 0.5
+    assert area == pytest.approx(anomaly.auroc(scores, positive)) == 0.5
 
 
 def test_a_one_class_run_prints_and_keeps_the_auroc_of_each_unseen_digit(synthetic_mnist, tmp_path,
@@ -72,7 +76,7 @@ def test_a_one_class_run_prints_and_keeps_the_auroc_of_each_unseen_digit(synthet
     assert metrics["config"]["train_digits"] == [3] and "knn_accuracy" not in metrics
     # the scores again, from the saved model, one image at a time
     checkpoint = torch.load(tmp_path / "autoencoder.pt", weights_only=True)
-    model = ae.build_autoencoder(argparse.Namespace(**checkpoint["config"]))
+    model = kinds.build(argparse.Namespace(**checkpoint["config"]), ae.AutoEncoder)
     model.load_state_dict(checkpoint["model"])
     model.eval()
     test_images = ae.to_float_images(torch.from_numpy(arrays[False][0]), torch.device("cpu"))
@@ -131,6 +135,6 @@ def test_with_the_cross_entropy_the_score_is_the_cross_entropy_of_each_image():
     with torch.no_grad():
         decoded = model(images)[1]
     expected = [torch.nn.functional.binary_cross_entropy(d, x).item() for d, x in zip(decoded, images)]
-    assert ae.per_image_loss(model, images, "bce").tolist() == pytest.approx(expected, rel=1e-5)
-    assert ae.per_image_loss(model, images).tolist() == pytest.approx(
+    assert measures.per_image_loss(model, images, "bce").tolist() == pytest.approx(expected, rel=1e-5)
+    assert measures.per_image_loss(model, images).tolist() == pytest.approx(
         ((decoded - images) ** 2).mean(1).tolist(), rel=1e-5)

@@ -1,4 +1,5 @@
-"""The command line: flags, defaults from the constants, bad values in one line; the device."""
+"""The command line (lab/cli.py): flags over the lesson's constants, --help, bad values and flags
+that cannot go together in one line (a UserError of status 2, which main() prints); the device."""
 import os
 import re
 import subprocess
@@ -8,26 +9,7 @@ import pytest
 import torch
 
 import autoencoder as ae
-from conftest import REPO, headless_env, run_script
-
-
-def test_defaults_are_the_tutorials_constants():
-    args = ae.parse_args([])
-    assert (args.epochs, args.batch_size, args.lr, args.n_test_img) == (10, 64, 0.005, 5)
-    assert (args.seed, args.data_dir, args.download) == (1, "./mnist/", True)
-    assert args.out_dir == os.path.join("./results/", "tutorial")     # a folder per run: tutorial's
-    assert (args.device, args.no_show) == ("auto", False)
-
-
-def test_editing_a_constant_changes_the_default(monkeypatch):
-    monkeypatch.setattr(ae, "EPOCH", 3)
-    monkeypatch.setattr(ae, "LR", 0.01)
-    monkeypatch.setattr(ae, "DOWNLOAD_MNIST", False)
-    monkeypatch.setattr(ae, "LOSS", "bce")
-    monkeypatch.setattr(ae, "SCHEDULE", "onecycle")
-    args = ae.parse_args([])
-    assert (args.epochs, args.lr, args.download, args.loss, args.schedule) == (3, 0.01, False, "bce",
-                                                                              "onecycle")
+from conftest import REPO, flag_error, headless_env, run_script
 
 
 def test_flags_override_the_constants():
@@ -81,59 +63,12 @@ def test_help_shows_every_default(capsys):
                                                                  "--code-activation"),
 ])
 def test_a_bad_flag_is_one_line_naming_it(argv, flag, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        ae.parse_args(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and flag in err
-
-
-def test_the_network_comes_from_the_constants_and_the_flags_override_them(monkeypatch):
-    args = ae.parse_args([])
-    assert (args.hidden, args.code_size, args.activation, args.weight_decay) == ([128, 64, 12], 3,
-                                                                                 "tanh", 0.0)
-    monkeypatch.setattr(ae, "HIDDEN", (300,))
-    monkeypatch.setattr(ae, "CODE_SIZE", 150)
-    monkeypatch.setattr(ae, "ACTIVATION", "elu")
-    monkeypatch.setattr(ae, "WEIGHT_DECAY", 0.001)
-    args = ae.parse_args([])
-    assert (args.hidden, args.code_size, args.activation, args.weight_decay) == ([300], 150, "elu",
-                                                                                 0.001)
-    args = ae.parse_args(["--hidden", "256,64", "--code-size", "20", "--activation", "relu",
-                          "--weight-decay", "1e-4"])
-    assert (args.hidden, args.code_size, args.activation, args.weight_decay) == ([256, 64], 20,
-                                                                                 "relu", 1e-4)
-    assert ae.parse_args(["--hidden", ""]).hidden == [] == ae.parse_args(["--hidden="]).hidden
-
-
-def test_weight_decay_is_adams_l2_penalty():
-    model = ae.AutoEncoder()
-    assert ae.make_optimizer(model, 0.005).param_groups[0]["weight_decay"] == 0
-    optimizer = ae.make_optimizer(model, 0.005, weight_decay=0.001)
-    assert optimizer.param_groups[0]["weight_decay"] == 0.001
-    with torch.no_grad():       # with zero gradients, only the penalty moves the weights: to 0
-        before = [p.abs().sum().item() for p in model.parameters()]
-    for p in model.parameters():
-        p.grad = torch.zeros_like(p)
-    optimizer.step()
-    after = [p.abs().sum().item() for p in model.parameters()]
-    assert all(a < b for a, b in zip(after, before) if b > 0)
+    assert flag in flag_error(argv, capsys)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_asking_for_cuda_without_it_says_what_to_use(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        ae.parse_args(["--device", "cuda"])
-    assert exit_info.value.code == 2
-    assert "--device cpu" in capsys.readouterr().err
-
-
-def test_an_output_folder_that_cannot_be_made_is_one_line(synthetic_mnist, tmp_path):
-    root, _ = synthetic_mnist
-    (tmp_path / "taken").write_text("a file, not a folder")
-    result = run_script("--data-dir", root, "--out-dir", tmp_path / "taken")
-    assert result.returncode == 1
-    assert "cannot write into the output folder" in result.stderr and "Traceback" not in result.stderr
+    assert "--device cpu" in flag_error(["--device", "cuda"], capsys)
 
 
 FAKE_GPU = REPO / "tests" / "fake_gpu"      # its sitecustomize.py makes torch see a GPU
@@ -158,9 +93,9 @@ def test_with_a_gpu_auto_picks_it(synthetic_mnist, tmp_path):
 
 # the tests that need the CPU's determinism, or its device name: each asks for --device cpu, and so
 # passes on a machine with a GPU; the others check what holds on any device
-NEED_THE_CPU = ["test_outputs.py::test_two_cpu_runs_with_one_seed_are_identical",
-                "test_main.py::test_main_twice_in_one_process_leaves_it_as_it_found_it",
-                "test_decoder.py::test_a_denoising_run_on_real_mnist_takes_noise_away"]
+NEED_THE_CPU = ["lab/test_main.py::test_two_cpu_runs_with_one_seed_are_identical",
+                "lab/test_main.py::test_main_twice_in_one_process_leaves_it_as_it_found_it",
+                "lab/test_decoder.py::test_a_denoising_run_on_real_mnist_takes_noise_away"]
 
 
 def test_the_tests_that_need_the_cpu_ask_for_it_and_pass_beside_a_gpu(tmp_path):
@@ -172,3 +107,8 @@ def test_the_tests_that_need_the_cpu_ask_for_it_and_pass_beside_a_gpu(tmp_path):
     # all 3, or 2 and the real-MNIST one skipped where MNIST is not here
     assert re.search(r"^(3 passed|2 passed, 1 skipped)\b", result.stdout.splitlines()[-1]), \
         result.stdout[-1000:]
+
+
+def test_name_and_out_dir_together_are_one_line(capsys):
+    assert flag_error(["--name", "mine", "--out-dir", "elsewhere"], capsys).endswith(
+        "error: argument --name: --out-dir names the folder already: use --name or --out-dir")

@@ -1,4 +1,4 @@
-"""Codes of other sizes than 3: their pictures, the live figure's code row, whole runs."""
+"""Codes of other sizes than 3 (lab/code_sizes.py): their pictures, the live figure's code row, whole runs."""
 import json
 
 import matplotlib.image
@@ -7,15 +7,16 @@ import torch
 
 import autoencoder as ae
 from conftest import run_script
+from lab import code_sizes, measures
 
 
 def test_a_code_is_drawn_as_a_picture_as_square_as_its_size_allows():
-    assert ae.code_picture_shape(64) == (8, 8)
-    assert ae.code_picture_shape(20) == (4, 5)
-    assert ae.code_picture_shape(150) == (10, 15)
-    assert ae.code_picture_shape(7) == (1, 7)       # a prime: a strip
-    assert ae.code_picture_shape(784) == (28, 28)
-    assert ae.code_picture_shape(1) == (1, 1)
+    assert code_sizes.code_picture_shape(64) == (8, 8)
+    assert code_sizes.code_picture_shape(20) == (4, 5)
+    assert code_sizes.code_picture_shape(150) == (10, 15)
+    assert code_sizes.code_picture_shape(7) == (1, 7)       # a prime: a strip
+    assert code_sizes.code_picture_shape(784) == (28, 28)
+    assert code_sizes.code_picture_shape(1) == (1, 1)
 
 
 def test_codes_longer_than_3_get_a_third_row_in_the_live_figure():
@@ -40,7 +41,7 @@ def texts(fig):
 
 def test_one_number_is_drawn_along_x_with_a_row_per_digit():
     codes, labels = torch.tensor([[0.5], [-2.0], [3.0]]), torch.tensor([4, 0, 9])
-    fig = ae.plot_codes(codes, labels)
+    fig = code_sizes.plot_codes(codes, labels, ae.plot_latent)
     points = [(t.get_position(), t.get_text()) for t in texts(fig)]
     assert [x for (x, _), _ in points] == [0.5, -2.0, 3.0]
     assert all(abs(y - int(s)) <= 0.3 for (_, y), s in points)       # the digit's row, jittered
@@ -50,7 +51,7 @@ def test_one_number_is_drawn_along_x_with_a_row_per_digit():
 
 def test_two_numbers_are_a_flat_scatter_of_digits():
     codes, labels = torch.tensor([[0.5, 1.0], [-2.0, 0.0]]), torch.tensor([4, 0])
-    fig = ae.plot_codes(codes, labels)
+    fig = code_sizes.plot_codes(codes, labels, ae.plot_latent)
     assert [t.get_position() for t in texts(fig)] == [(0.5, 1.0), (-2.0, 0.0)]
     assert [t.get_text() for t in texts(fig)] == ["4", "0"]
     assert "2 numbers each" in fig.axes[0].get_title()
@@ -63,7 +64,7 @@ def test_longer_codes_are_seen_along_their_own_three_principal_axes():
     random = torch.randn(200, 3)
     columns, _ = torch.linalg.qr(random - random.mean(0))           # zero-mean, uncorrelated
     codes = columns * torch.tensor([30.0, 20.0, 10.0]) @ axes.T + 1  # 3-D inside 10-D, spreads 3:2:1
-    fig = ae.plot_codes(codes, torch.randint(0, 10, (200,)))
+    fig = code_sizes.plot_codes(codes, torch.randint(0, 10, (200,)), ae.plot_latent)
     ax = fig.axes[0]
     assert ax.name == "3d" and "10 numbers each" in ax.get_title()
     assert "principal axes" in ax.get_title() and ax.get_xlabel() == "principal axis 1"
@@ -111,8 +112,8 @@ def test_pcas_baseline_takes_as_many_components_as_the_code_has_numbers(syntheti
     images, test_images = [ae.to_float_images(torch.from_numpy(arrays[train][0]), torch.device("cpu"))
                            for train in (True, False)]
     for code_size, loss in losses.items():
-        mean, axes = ae.pca(images, code_size)
-        assert loss == pytest.approx(ae.pca_test_loss(test_images, mean, axes), rel=1e-5)
+        mean, axes = measures.pca(images, code_size)
+        assert loss == pytest.approx(measures.pca_test_loss(test_images, mean, axes), rel=1e-5)
     assert losses[5] < losses[2]
 
 

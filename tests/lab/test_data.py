@@ -1,4 +1,5 @@
-"""The data files: damaged, missing, gzipped or undownloadable files, each named in one line."""
+"""The data files (lab/data.py, checked by the lesson's load_mnist): damaged, missing, gzipped or
+undownloadable files, each named in one line (a UserError, which main() prints)."""
 import gzip
 import shutil
 import socket
@@ -7,15 +8,21 @@ import time
 import numpy as np
 import pytest
 
-import autoencoder as ae
 from autoencoder import load_mnist
 from conftest import IDX_NAMES, N_TRAIN, headless_env, run_script, write_idx
+from lab import data, errors
+
+
+def data_error(root, download):
+    """The one line, status 1, that load_mnist raises for the files in root."""
+    with pytest.raises(errors.UserError) as error:
+        load_mnist(str(root), download=download)
+    assert error.value.status == 1 and "\n" not in error.value.message, error.value.message
+    return error.value.message
 
 
 def test_missing_data_without_download_names_the_folder_and_the_fix(tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(tmp_path), download=False)
-    message = str(exit_info.value.code)
+    message = data_error(tmp_path, download=False)
     assert str(tmp_path / "MNIST" / "raw") in message and "--no-download" in message
 
 
@@ -38,14 +45,10 @@ def test_a_damaged_idx_file_is_named_with_the_fix(broken_copy, damage, says):
     root, raw = broken_copy
     path = raw / IDX_NAMES[True][0]
     path.write_bytes(damage(path.read_bytes()))
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(root), download=False)
-    message = str(exit_info.value.code)
+    message = data_error(root, download=False)
     assert message.startswith(f"error: {path} ") and says in message
     assert message.endswith("replace it with the original")
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(root), download=True)
-    assert str(exit_info.value.code).endswith("delete it and run again to download it")
+    assert data_error(root, download=True).endswith("delete it and run again to download it")
 
 
 def test_an_idx_path_that_is_a_folder_is_one_line(broken_copy):
@@ -63,19 +66,16 @@ def test_an_unreadable_idx_file_is_one_line(broken_copy, monkeypatch):
 
     def refuse(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
-    monkeypatch.setattr(ae, "open", refuse, raising=False)     # the module's open(), not pytest's
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(root), download=True)
-    assert exit_info.value.code == (f"error: {raw / IDX_NAMES[True][0]} cannot be read (Permission "
-                                    "denied): delete it and run again to download it")
+    monkeypatch.setattr(data, "open", refuse, raising=False)   # lab.data's open(), not pytest's
+    assert data_error(root, download=True) == (f"error: {raw / IDX_NAMES[True][0]} cannot be read "
+                                               "(Permission denied): delete it and run again to "
+                                               "download it")
 
 
 def test_images_and_labels_that_disagree_in_number_are_named(broken_copy):
     root, raw = broken_copy
     write_idx(raw / IDX_NAMES[True][1], np.zeros(N_TRAIN - 1, dtype=np.uint8))
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(root), download=False)
-    assert f"holds {N_TRAIN:,} images but {N_TRAIN - 1:,} labels" in str(exit_info.value.code)
+    assert f"holds {N_TRAIN:,} images but {N_TRAIN - 1:,} labels" in data_error(root, download=False)
 
 
 def test_a_failed_download_says_where_to_put_the_files_within_seconds(tmp_path):
@@ -130,16 +130,14 @@ def test_gzipped_files_are_unpacked_in_place_and_used(gzipped_mnist, download):
 
 @pytest.mark.parametrize("content, reason", [
     (b"this is not gzip", "Not a gzipped file"),
-    (gzip.compress(np.random.default_rng(0).bytes(10_000))[:100],     # cut short
+    (gzip.compress(np.random.default_rng(0).bytes(10_000), mtime=0)[:100],     # cut short
      "Compressed file ended before the end-of-stream marker"),
-])
+], ids=["not gzip", "cut short"])    # an id must not change between runs (pytest -n compares them)
 def test_a_broken_gz_is_one_line_naming_it(gzipped_mnist, content, reason):
     root, _ = gzipped_mnist
     gz = root / "MNIST" / "raw" / f"{IDX_NAMES[True][0]}.gz"
     gz.write_bytes(content)
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(root), download=False)
-    message = str(exit_info.value.code)
+    message = data_error(root, download=False)
     assert message.startswith(f"error: could not unpack {gz} ({reason}")
     assert message.endswith("replace it with the original") and "\n" not in message
     assert not (root / "MNIST" / "raw" / IDX_NAMES[True][0]).exists()     # no half file left
@@ -151,9 +149,7 @@ def test_a_gz_that_unpacks_to_a_damaged_file_names_the_gz(gzipped_mnist):
     name = IDX_NAMES[True][0]
     whole = gzip.decompress((raw / f"{name}.gz").read_bytes())
     (raw / f"{name}.gz").write_bytes(gzip.compress(whole[:100_000]))       # a cut-off download
-    with pytest.raises(SystemExit) as exit_info:
-        load_mnist(str(root), download=True)
-    message = str(exit_info.value.code)
+    message = data_error(root, download=True)
     assert message.startswith(f"error: {raw / name}.gz unpacks to a damaged file: {name} has "
                               f"100,000 bytes where its header promises {len(whole):,}")
     assert message.endswith("delete the .gz and run again to download the .gz")

@@ -1,4 +1,5 @@
-"""What the trained decoder can do: new digits, the map of the codes, morphing, the worst digits."""
+"""What the trained decoder can do (lab/decoder.py): new digits, the map of the codes, morphing,
+the worst digits."""
 import argparse
 import json
 import re
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 import autoencoder as ae
+from lab import decoder, kinds, measures
 
 PICTURES = ["generated.png", "code_grid.png", "interpolation.png", "worst.png"]
 
@@ -25,7 +27,7 @@ def test_sampled_codes_have_the_mean_and_covariance_they_claim():
     mean = torch.tensor([1.0, -2.0, 0.5])
     a = torch.tensor([[1.0, 0, 0], [0.5, 2, 0], [0, 0, 0]])    # a singular covariance: codes in a plane
     covariance = a @ a.T
-    samples = ae.sample_codes(mean, covariance, 200_000, generator).double()
+    samples = decoder.sample_codes(mean, covariance, 200_000, generator).double()
     assert torch.allclose(samples.mean(0), mean.double(), atol=0.02)
     assert torch.allclose(torch.from_numpy(np.cov(samples.numpy().T)), covariance.double(), atol=0.03)
     assert samples[:, 2].std() < 1e-6       # no spread where the covariance has none
@@ -34,30 +36,30 @@ def test_sampled_codes_have_the_mean_and_covariance_they_claim():
 def test_new_codes_come_from_the_prior_for_a_vae_and_from_the_fitted_gaussian_otherwise():
     torch.manual_seed(0)
     train_codes = torch.randn(5000, 4) @ torch.randn(4, 4) + torch.tensor([3.0, 0, -1, 2])
-    mean, covariance = ae.code_gaussian(train_codes, variational=False)
+    mean, covariance = decoder.code_gaussian(train_codes, variational=False)
     np.testing.assert_allclose(mean.numpy(), train_codes.numpy().mean(0), atol=1e-5)
     np.testing.assert_allclose(covariance.numpy(), np.cov(train_codes.numpy().T), rtol=1e-4, atol=1e-4)
-    mean, covariance = ae.code_gaussian(train_codes, variational=True)
+    mean, covariance = decoder.code_gaussian(train_codes, variational=True)
     assert torch.equal(mean, torch.zeros(4)) and torch.equal(covariance, torch.eye(4))
-    mean, covariance = ae.code_gaussian(train_codes[:, :1], variational=False)   # one number
+    mean, covariance = decoder.code_gaussian(train_codes[:, :1], variational=False)   # one number
     assert covariance.shape == (1, 1)
 
 
 def test_the_grid_of_2_numbers_spans_the_codes_range_or_the_priors_quantiles():
     train_codes = torch.tensor([[-1.0, 10.0], [3.0, 20.0], [0.0, 15.0]])
-    grid, span = ae.grid_codes(train_codes, variational=False)
-    assert grid.shape == (ae.N_GRID ** 2, 2) and "range" in span
+    grid, span = decoder.grid_codes(train_codes, variational=False)
+    assert grid.shape == (decoder.N_GRID ** 2, 2) and "range" in span
     assert grid[0].tolist() == [-1.0, 20.0] and grid[-1].tolist() == [3.0, 10.0]   # top left, bottom right
-    grid, span = ae.grid_codes(train_codes, variational=True)
+    grid, span = decoder.grid_codes(train_codes, variational=True)
     assert grid[0].tolist() == pytest.approx([-1.6449, 1.6449], abs=1e-4) and "quantiles" in span
-    grid, _ = ae.grid_codes(train_codes[:, :1], variational=False)
-    assert grid[:, 0].tolist() == pytest.approx(np.linspace(-1, 3, ae.N_GRID).tolist())
+    grid, _ = decoder.grid_codes(train_codes[:, :1], variational=False)
+    assert grid[:, 0].tolist() == pytest.approx(np.linspace(-1, 3, decoder.N_GRID).tolist())
 
 
 def test_the_grid_of_longer_codes_is_a_plane_through_the_mean_along_the_principal_axes():
     torch.manual_seed(0)
     train_codes = torch.randn(3000, 5) * torch.tensor([5.0, 3, 1, 0.5, 0.1]) + 7
-    grid, span = ae.grid_codes(train_codes, variational=False)
+    grid, span = decoder.grid_codes(train_codes, variational=False)
     assert "plane through the mean" in span
     centre = grid[len(grid) // 2]
     assert torch.allclose(centre, train_codes.mean(0), atol=1e-4)
@@ -72,35 +74,30 @@ def test_the_pictures_decode_the_codes_they_claim():
     torch.manual_seed(0)
     model = ae.AutoEncoder(code_size=2)
     test_images, test_labels = torch.rand(40, 784), torch.arange(40) % 10
-    train_codes = ae.codes(model, torch.rand(100, 784))
-    fig = ae.plot_code_grid(model, train_codes, variational=False)
-    grid, _ = ae.grid_codes(train_codes, variational=False)
+    train_codes = measures.codes(model, torch.rand(100, 784))
+    fig = decoder.plot_code_grid(model, train_codes, variational=False)
+    grid, _ = decoder.grid_codes(train_codes, variational=False)
     for i in (0, 7, len(grid) - 1):
-        assert torch.allclose(tile(fig, i, ae.N_GRID), ae.decode(model, grid[i:i + 1])[0], atol=1e-6)
-    fig = ae.plot_interpolation(model, test_images, test_labels)
-    for row, (a, b) in enumerate(ae.PAIRS):     # the ends of each row rebuild the two test digits
-        first, last = 2 * row * ae.N_STEPS, (2 * row + 1) * ae.N_STEPS - 1
-        assert torch.allclose(tile(fig, first, ae.N_STEPS), ae.reconstruct(model, test_images[a:a + 1])[0],
+        assert torch.allclose(tile(fig, i, decoder.N_GRID), measures.decode(model, grid[i:i + 1])[0],
+                              atol=1e-6)
+    fig = decoder.plot_interpolation(model, test_images, test_labels)
+    for row, (a, b) in enumerate(decoder.PAIRS):     # the ends of each row rebuild the two test digits
+        first, last = 2 * row * decoder.N_STEPS, (2 * row + 1) * decoder.N_STEPS - 1
+        assert torch.allclose(tile(fig, first, decoder.N_STEPS),
+                              measures.reconstruct(model, test_images[a:a + 1])[0],
                               atol=1e-5)
-        assert torch.allclose(tile(fig, last, ae.N_STEPS), ae.reconstruct(model, test_images[b:b + 1])[0],
+        assert torch.allclose(tile(fig, last, decoder.N_STEPS),
+                              measures.reconstruct(model, test_images[b:b + 1])[0],
                               atol=1e-5)
-        blend = tile(fig, last + ae.N_STEPS, ae.N_STEPS)              # the pixel row ends at b itself
+        blend = tile(fig, last + decoder.N_STEPS, decoder.N_STEPS)    # the pixel row ends at b itself
         assert torch.allclose(blend, test_images[b], atol=1e-6)
     ae.plt.close("all")
-
-
-def test_per_image_loss_averages_to_the_test_loss():
-    torch.manual_seed(0)
-    model, images = ae.AutoEncoder(), torch.rand(300, 784)
-    losses = ae.per_image_loss(model, images, batch_size=7)
-    assert losses.shape == (300,)
-    assert losses.double().mean().item() == pytest.approx(ae.test(model, images), rel=1e-5)
 
 
 def brute_force_losses(out, test_images):
     """Each test image's error, one at a time in float64, from the saved model."""
     checkpoint = torch.load(out / "autoencoder.pt", weights_only=True)
-    model = ae.build_autoencoder(argparse.Namespace(**checkpoint["config"]))
+    model = kinds.build(argparse.Namespace(**checkpoint["config"]), ae.AutoEncoder)
     model.load_state_dict(checkpoint["model"])
     model.eval()
     with torch.no_grad():
@@ -122,9 +119,9 @@ def test_a_run_writes_every_picture_and_ranks_the_worst_digits(synthetic_mnist, 
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     test_images = ae.to_float_images(torch.from_numpy(arrays[False][0]), torch.device("cpu"))
     losses = brute_force_losses(tmp_path, test_images)
-    tenth = sorted(losses, reverse=True)[ae.N_WORST - 1]
+    tenth = sorted(losses, reverse=True)[decoder.N_WORST - 1]
     worst = metrics["worst_test_images"]
-    assert len(worst) == ae.N_WORST == len({w["index"] for w in worst})
+    assert len(worst) == decoder.N_WORST == len({w["index"] for w in worst})
     assert [w["mse"] for w in worst] == sorted([w["mse"] for w in worst], reverse=True)
     for w in worst:     # the brute-force ranking's top 10, up to float32 ties
         assert w["mse"] == pytest.approx(losses[w["index"]], rel=1e-4)
@@ -152,7 +149,7 @@ def test_a_denoising_run_shows_what_it_is_for(synthetic_mnist, tmp_path):
     # the numbers by hand, from the saved model and noise of our own (the claim itself, that the
     # outputs are closer to the clean digits, is checked on real MNIST below)
     checkpoint = torch.load(tmp_path / "autoencoder.pt", weights_only=True)
-    model = ae.build_autoencoder(argparse.Namespace(**checkpoint["config"]))
+    model = kinds.build(argparse.Namespace(**checkpoint["config"]), ae.AutoEncoder)
     model.load_state_dict(checkpoint["model"])
     model.eval()
     clean = ae.to_float_images(torch.from_numpy(synthetic_mnist[1][False][0]), torch.device("cpu"))

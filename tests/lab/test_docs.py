@@ -1,4 +1,5 @@
-"""README.md and docs/*.md: every relative link and #anchor lands, every command names real flags."""
+"""README.md and docs/*.md: every relative link and #anchor lands, every command names real flags,
+and the README's reading table points at the lines of autoencoder.py it names."""
 import re
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent     # tests/lab/ -> the repository
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -180,3 +181,19 @@ def test_the_pages_are_checked_and_the_checks_can_fail():
         "missing.py: no such script"]
     assert len(broken_links(readme, scratch)) == 3
     assert broken_links(readme, "[fine](docs/speed.md#speed) [fine too](#run-it)") == []
+
+
+def test_the_readmes_reading_table_points_at_the_lines_it_names():
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("## Reading along with the tutorial")
+    table = readme[start:readme.index("\n## ", start)]        # to the next section
+    lines = (REPO / "autoencoder.py").read_text().splitlines()
+    references = re.findall(r"`([^`]+)` \(line (\d+)\)", table)
+    assert len(references) >= 15
+    for snippet, number in references:
+        assert snippet in lines[int(number) - 1], f"README: `{snippet}` is not on line {number}"
+    # autoencoder.py is the lesson and only the lesson (what goes beyond it is in lab/): every
+    # step the table names is in it, and from its Hyper Parameters to its end it stays short
+    assert max(int(n) for _, n in references) <= len(lines)
+    start = next(i for i, line in enumerate(lines, 1) if line.startswith("# ---- Hyper Parameters"))
+    assert len(lines) - start <= 240, "the lesson should stay about 230 lines long: move additions into lab/"

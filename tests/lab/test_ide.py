@@ -1,4 +1,4 @@
-"""From an IDE: PyCharm's plot pane shows still pictures only (a stand-in for its backend,
+"""From an IDE (lab/display.py): PyCharm's plot pane shows still pictures only (a stand-in for its backend,
 backend_interagg, whose show() sends a PNG and forgets the figure); Spyder's console adds each
 picture to its Plots pane (a real spyder-kernels kernel, a test-only dependency)."""
 import json

@@ -1,4 +1,4 @@
-"""The variants' section, continued: the convolutional autoencoder, --conv and --channels."""
+"""The convolutional autoencoder (lab/kinds/conv.py): --conv and --channels, the Keras blog's layers."""
 import json
 
 import pytest
@@ -7,10 +7,12 @@ from torch import nn
 
 import autoencoder as ae
 from conftest import run_script, synthetic_images, train_epochs
+from lab import kinds, measures
+from lab.kinds import conv, vae
 
 
 def build(*argv):
-    return ae.build_autoencoder(ae.parse_args(["--conv", *argv, "--device", "cpu"]))
+    return kinds.build(ae.parse_args(["--conv", *argv, "--device", "cpu"]), ae.AutoEncoder)
 
 
 def plan(sequential):
@@ -45,7 +47,7 @@ def test_the_encoder_alone_gives_the_codes_of_the_forward_pass(synthetic_mnist):
     model.eval()
     with torch.no_grad():
         forward = model(images)[0]
-    assert torch.allclose(ae.codes(model, images, batch_size=64), forward, atol=1e-6)
+    assert torch.allclose(measures.codes(model, images, batch_size=64), forward, atol=1e-6)
 
 
 def test_the_default_layers_pool_to_7x7_then_narrow_to_the_code_and_mirror_back():
@@ -64,7 +66,7 @@ def test_the_default_layers_pool_to_7x7_then_narrow_to_the_code_and_mirror_back(
 
 
 def test_the_keras_recipe_is_the_blogs_network_and_its_map_is_the_code(capsys):
-    model = ae.build_autoencoder(ae.parse_args(["--recipe", "keras-conv"]))
+    model = kinds.build(ae.parse_args(["--recipe", "keras-conv"]), ae.AutoEncoder)
     x = torch.rand(2, 784)
     assert model.encoder(x).shape == (2, 128)       # 8x4x4, no fully connected layer
     assert not any(isinstance(m, nn.Linear) for m in model.modules())
@@ -81,7 +83,7 @@ def test_the_keras_recipe_is_the_blogs_network_and_its_map_is_the_code(capsys):
 
 
 def test_the_map_shrinks_by_pools_that_round_up():
-    assert [ae.conv_map([8] * n)[1] for n in range(6)] == [28, 14, 7, 4, 2, 1]
+    assert [conv.conv_map([8] * n)[1] for n in range(6)] == [28, 14, 7, 4, 2, 1]
     model = build("--channels", "4,4,4,4,4", "--code-size", "2")
     assert model(torch.rand(3, 784))[1].shape == (3, 784)
 
@@ -89,7 +91,7 @@ def test_the_map_shrinks_by_pools_that_round_up():
 def test_variational_with_conv_samples_around_the_encoders_mean():
     torch.manual_seed(0)
     model, x = build("--variational"), torch.rand(4, 784)
-    assert isinstance(model, ae.VariationalAutoEncoder)
+    assert isinstance(model, vae.VariationalAutoEncoder)
     model.train()
     assert not torch.equal(model(x)[0], model(x)[0]) and model.kl > 0
     model.eval()
@@ -108,9 +110,9 @@ def test_denoising_and_vae_conv_models_train_and_their_loss_falls(synthetic_mnis
 def test_he_initialises_the_convolutions_by_their_window(capsys):
     torch.manual_seed(0)
     model = build("--init", "he", "--channels", "64,64")
-    conv = model.encoder[4]     # 64 x 64 x 3 x 3 weights, fan-in 576
-    assert conv.weight.std().item() == pytest.approx((2 / 576) ** 0.5, rel=0.05)
-    assert torch.all(conv.bias == 0)
+    layer = model.encoder[4]    # 64 x 64 x 3 x 3 weights, fan-in 576
+    assert layer.weight.std().item() == pytest.approx((2 / 576) ** 0.5, rel=0.05)
+    assert torch.all(layer.bias == 0)
 
 
 @pytest.mark.parametrize("flags, says", [

@@ -1,5 +1,5 @@
-"""In a notebook: a real Jupyter kernel runs the script, as a learner's notebook or Colab does.
-ipykernel and jupyter_client are test-only dependencies (bash .ci/run installs them)."""
+"""In a notebook (lab/display.py): a real Jupyter kernel runs the script, as a learner's notebook
+or Colab does. ipykernel and jupyter_client are test-only dependencies (bash .ci/run installs them)."""
 import base64
 import io
 import os

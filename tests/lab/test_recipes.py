@@ -1,4 +1,4 @@
-"""Recipes: named systems as their sources wrote them, each one --recipe NAME away."""
+"""Recipes (lab/recipes.py): named systems as their sources wrote them, each one --recipe NAME away."""
 import json
 import math
 import os
@@ -9,12 +9,14 @@ from torch import nn
 
 import autoencoder as ae
 from conftest import layer_plan, run_script
+from lab import code_sizes, errors, kinds, measures, network, recipes, runs, training
+from lab.kinds import vae
 
 ELU, ReLU, Tanh, Sigmoid = nn.ELU, nn.ReLU, nn.Tanh, nn.Sigmoid
 
 
 def build(*argv):
-    return ae.build_autoencoder(ae.parse_args([*argv, "--device", "cpu"]))
+    return kinds.build(ae.parse_args([*argv, "--device", "cpu"]), ae.AutoEncoder)
 
 
 @pytest.mark.parametrize("name, encoder, decoder", [
@@ -41,7 +43,7 @@ def test_the_tutorial_recipe_is_the_default_run():
     args, default = ae.parse_args(["--recipe", "tutorial"]), ae.parse_args([])
     # the same run, but for its name: a recipe asked for by name is kept under that name
     assert {**vars(args), "recipe": None, "changed": "", "out_dir": "./results/tutorial"} == vars(default)
-    assert (args.changed, args.out_dir) == ("--recipe tutorial", os.path.join(ae.OUT_DIR, "recipe-tutorial"))
+    assert (args.changed, args.out_dir) == ("--recipe tutorial", os.path.join(runs.OUT_DIR, "recipe-tutorial"))
     torch.manual_seed(1)
     a = build("--recipe", "tutorial").state_dict()
     torch.manual_seed(1)
@@ -75,14 +77,14 @@ def test_the_l2_penalty_touches_each_weight_matrix_once_and_no_bias(name):
     args = ae.parse_args(["--recipe", name])
     x = torch.rand(4, 784)
     decoded = model(x)[1]
-    loss = ae.training_loss(args, model)(decoded, x)
+    loss = training.training_loss(args, model, ae.loss_func)(decoded, x)
     matrices = [m.weight for m in model.encoder if isinstance(m, nn.Linear)]
     if name == "homl-stacked":
         matrices += [m.weight for m in model.decoder if isinstance(m, nn.Linear)]
     by_hand = nn.functional.mse_loss(decoded, x) + 0.001 * sum((w ** 2).sum() / 2 for w in matrices)
     assert loss.item() == pytest.approx(by_hand.item(), rel=1e-6)
     model.zero_grad()
-    ae.l2_penalty(model).backward()
+    network.l2_penalty(model).backward()
     for name_, p in model.named_parameters():   # the penalty's gradient: w itself, none for biases
         grad = torch.zeros_like(p) if p.grad is None else p.grad
         assert torch.allclose(grad, p.detach() if p.dim() == 2 else torch.zeros_like(p)), name_
@@ -92,7 +94,7 @@ def test_the_notes_vae_splits_20_outputs_into_10_means_and_10_stds_and_adds_thei
     torch.manual_seed(0)
     model = build("--recipe", "notes-vae")
     args = ae.parse_args(["--recipe", "notes-vae"])
-    assert isinstance(model, ae.VariationalAutoEncoder) and model.spread == "std"
+    assert isinstance(model, vae.VariationalAutoEncoder) and model.spread == "std"
     assert layer_plan(model.encoder) == ([(784, 256), (256, 64), (64, 10)], [ReLU] * 3)
     assert (model.log_var.in_features, model.log_var.out_features) == (64, 10)
     assert layer_plan(model.decoder) == ([(10, 64), (64, 256), (256, 784)], [ReLU, ReLU, Sigmoid])
@@ -108,8 +110,9 @@ def test_the_notes_vae_splits_20_outputs_into_10_means_and_10_stds_and_adds_thei
     mu, sigma = torch.relu(layer(features)).chunk(2, dim=1)
     kld = 0.5 * torch.sum(mu ** 2 + sigma ** 2 - torch.log(1e-8 + sigma ** 2) - 1) / x.numel()
     notes_loss = nn.functional.mse_loss(decoded, x) + 1.0 * kld
-    assert ae.training_loss(args, model)(decoded, x).item() == pytest.approx(notes_loss.item(), rel=1e-5)
-    assert torch.allclose(ae.codes(model, x), mu)       # the code: the means
+    loss = training.training_loss(args, model, ae.loss_func)(decoded, x)
+    assert loss.item() == pytest.approx(notes_loss.item(), rel=1e-5)
+    assert torch.allclose(measures.codes(model, x), mu)       # the code: the means
 
 
 def test_a_flag_beside_a_recipe_overrides_its_value():
@@ -121,21 +124,21 @@ def test_an_unknown_recipe_is_one_line_that_lists_the_known_ones():
     result = run_script("--recipe", "homl")
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "argument --recipe: invalid choice: 'homl'" in result.stderr
-    assert all(name in result.stderr for name in ae.RECIPES)
+    assert all(name in result.stderr for name in recipes.RECIPES)
 
 
-@pytest.mark.parametrize("name", list(ae.RECIPES))
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
 def test_one_epoch_of_each_recipe_writes_every_file(synthetic_mnist, tmp_path, name, capsys):
     root, _ = synthetic_mnist
     ae.main(["--recipe", name, "--epochs", "1", "--data-dir", str(root), "--out-dir", str(tmp_path),
              "--no-show", "--device", "cpu"])
     printed = capsys.readouterr().out
-    assert printed.startswith(f"Recipe {name}: {ae.RECIPES[name][0]}\n")
-    scatter = ae.latent_name(ae.parse_args(["--recipe", name]).code_size)
+    assert printed.startswith(f"Recipe {name}: {recipes.RECIPES[name][0]}\n")
+    scatter = code_sizes.latent_name(ae.parse_args(["--recipe", name]).code_size)
     expected = {"autoencoder.pt", "reconstructions.png", f"{scatter}.png", "loss.png", "metrics.json",
                 "generated.png", "code_grid.png", "interpolation.png", "worst.png",
                 "reconstructions.gif"} | ({"latent_3d.gif"} if scatter == "latent_3d" else set()) | (
-                {"denoised.png"} if ae.RECIPES[name][1].get("noise") else set())
+                {"denoised.png"} if recipes.RECIPES[name][1].get("noise") else set())
     assert {p.name for p in tmp_path.iterdir()} == expected
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["config"]["recipe"] == name and math.isfinite(metrics["final_test_loss"])
@@ -154,32 +157,7 @@ def test_resume_keeps_the_recipe(synthetic_mnist, tmp_path, capsys):
     assert ": 1 of 2 epochs done, with its --recipe homl-tied, --hidden 300, --code-size 150" in printed
     config = torch.load(checkpoint, weights_only=True)["config"]
     assert (config["recipe"], config["tied"], config["l2"], config["lr"]) == ("homl-tied", True, 0.001, 0.01)
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(errors.UserError) as error:
         ae.parse_args(["--resume", checkpoint, "--epochs", "3", "--recipe", "homl-stacked"])
-    assert "was trained with --recipe homl-tied but this run has --recipe homl-stacked" in str(
-        exit_info.value.code)
-
-
-def test_loss_png_says_what_the_train_loss_holds_beside_the_squared_error():
-    history = {"train_losses": [{"epoch": 0, "step": 0, "loss": 0.1}], "test_loss": [0.05]}
-    for argv, says in [([], None), (["--recipe", "homl-stacked"], "the squared error + the L2 penalty"),
-                       (["--recipe", "notes-vae"], "the squared error + the KL term"),
-                       (["--recipe", "hinton2006"], "the cross-entropy")]:
-        fig = ae.plot_losses(history, 10, objective=ae.objective(ae.parse_args(argv)))
-        labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
-        assert labels[0] == "train, every 100 steps" + (f" (its loss: {says})" if says else "")
-        assert fig.axes[0].get_ylabel() == ("loss per pixel" if says else "mean squared error per pixel")
-        ae.plt.close(fig)
-
-
-def test_a_log_variance_is_not_squeezed_by_the_codes_activation():
-    torch.manual_seed(0)     # only the notes' standard deviations go through it
-    model = build("--variational", "--code-activation", "sigmoid")
-    with torch.no_grad():
-        model.log_var.weight.zero_()
-        model.log_var.bias.fill_(-10.0)     # a spread of exp(-5): a sigmoid would make it >= 1
-    x = torch.rand(4, 784)
-    model(x)
-    mean = ae.codes(model, x)
-    by_hand = (-0.5 * (1 - 10.0 - mean ** 2 - math.exp(-10)).sum(1)).mean()
-    assert model.kl.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    assert error.value.status == 1
+    assert "was trained with --recipe homl-tied but this run has --recipe homl-stacked" in error.value.message

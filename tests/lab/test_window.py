@@ -1,4 +1,5 @@
-"""The live window, as a person sees it: a virtual screen (Xvfb), the TkAgg backend, screenshots."""
+"""The live window (lab/display.py), as a person sees it: a virtual screen (Xvfb), the TkAgg
+backend, screenshots."""
 import shutil
 import subprocess
 import time

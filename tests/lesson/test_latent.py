@@ -1,22 +1,9 @@
-"""The codes in 3-D: the tutorial's scatter, and the codes it draws."""
+"""The codes in 3-D: the tutorial's scatter (plot_latent)."""
 import matplotlib.colors
 import pytest
 import torch
 
 import autoencoder as ae
-
-
-@pytest.mark.parametrize("flags", [[], ["--variational"], ["--tied"], ["--dropout", "0.5"],
-                                   ["--hidden", "32", "--code-size", "5", "--activation", "relu"]])
-def test_codes_are_what_the_forward_pass_encodes_in_eval_mode(flags):
-    torch.manual_seed(0)
-    model = ae.build_autoencoder(ae.parse_args(flags))
-    images = torch.rand(2500, 784)
-    found = ae.codes(model, images)     # the encoder alone, in batches of 1000
-    with torch.no_grad():
-        encoded, _ = model.eval()(images)
-    assert found.shape == encoded.shape
-    assert torch.allclose(found, encoded, atol=1e-6)
 
 
 def test_the_scatter_draws_each_code_as_its_digit_in_its_colour_within_the_codes_range():

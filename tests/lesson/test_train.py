@@ -1,4 +1,5 @@
-"""Optimizer, loss and training: the loss falls and the live figure follows."""
+"""Optimizer, loss and training: the loss falls, the live figure follows, Adam (fused) with its
+weight decay."""
 import torch
 
 import autoencoder as ae
@@ -38,3 +39,17 @@ def test_the_optimizer_is_the_tutorials_adam_fused():
     assert isinstance(optimizer, torch.optim.Adam)
     group = optimizer.param_groups[0]
     assert group["lr"] == 0.005 and group["fused"] and len(group["params"]) == 16
+
+
+def test_weight_decay_is_adams_l2_penalty():
+    model = ae.AutoEncoder()
+    assert ae.make_optimizer(model, 0.005).param_groups[0]["weight_decay"] == 0
+    optimizer = ae.make_optimizer(model, 0.005, weight_decay=0.001)
+    assert optimizer.param_groups[0]["weight_decay"] == 0.001
+    with torch.no_grad():       # with zero gradients, only the penalty moves the weights: to 0
+        before = [p.abs().sum().item() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    after = [p.abs().sum().item() for p in model.parameters()]
+    assert all(a < b for a, b in zip(after, before) if b > 0)
