@@ -32,7 +32,7 @@ def parse_args(argv, defaults):
     if args.name and "out_dir" in given:
         parser.error("argument --name: --out-dir names the folder already: use --name or --out-dir")
     if args.resume:     # the checkpoint's flags, except those given again
-        continue_run(args, given, older_config(parser), defaults["EPOCH"])
+        continue_run(args, given, parser, defaults["EPOCH"])
     elif args.recipe:   # a named system's flags, except those given
         recipes.use_recipe(args, given)
     if args.lr is None:
@@ -149,11 +149,12 @@ def flags_given(parser, argv, args):
     return {name for name, value in vars(given).items() if value is not unset}
 
 
-def kept():
+def kept(parser=None):
     """The flags a checkpoint keeps, from their marks (flags.kept): {"model": [...], "training":
-    [...]}, in --help's order but --recipe first, since it stands for many of the others."""
+    [...]}, in --help's order but --recipe first, since it stands for many of the others. The
+    marks need no defaults: without a parser, one is made with none."""
     found = {"model": [], "training": []}
-    parser = make_parser(collections.defaultdict(lambda: None))     # the marks need no defaults
+    parser = parser or make_parser(collections.defaultdict(lambda: None))
     for action in sorted(parser._actions, key=lambda action: action.dest != "recipe"):
         if getattr(action, "kept", None):
             found[action.kept].append(action.dest)
@@ -174,10 +175,10 @@ def tensorboard_importable():
 def older_config(parser):
     """What a checkpoint of an older autoencoder.py lacks: the defaults of the flags added since,
     which is what that version did without them."""
-    lists = {name: list(value) for name, value in vars(parser.parse_args([])).items()
-             if isinstance(value, tuple)}
-    values = {**vars(parser.parse_args([])), **lists, "schedule_start": 0}
-    return {name: values[name] for name in [*sum(kept().values(), []), "schedule_start"]}
+    values = {name: list(value) if isinstance(value, tuple) else value
+              for name, value in vars(parser.parse_args([])).items()}
+    values["schedule_start"] = 0
+    return {name: values[name] for name in [*sum(kept(parser).values(), []), "schedule_start"]}
 
 
 def changed_flags(parser, config, lr):
@@ -209,12 +210,12 @@ def pick_device(name):
     return torch.device(available_devices()[0] if name == "auto" else name)
 
 
-def continue_run(args, given, older, epochs):
+def continue_run(args, given, parser, epochs):
     """--resume: the checkpoint's flags in args, but for those given (the names of flags_given),
-    which must fit; a finished scheduled run asked for more epochs starts a new schedule. older:
-    what an older checkpoint lacks (older_config), epochs: the lesson's EPOCH."""
-    keeps = kept()
-    checkpoint = checkpoints.load_checkpoint(args.resume, older)
+    which must fit; a finished scheduled run asked for more epochs starts a new schedule.
+    parser: the one that parsed args; epochs: the lesson's EPOCH."""
+    keeps = kept(parser)
+    checkpoint = checkpoints.load_checkpoint(args.resume, older_config(parser))
     config, done = checkpoint["config"], checkpoint["epoch"]
     path, planned = args.resume, config["epochs"]
     differ = [name for name in keeps["model"] if name in given and getattr(args, name) != config[name]]

@@ -8,8 +8,9 @@ def resume(args, autoencoder, optimizer, hyperparameters):
     """Load the checkpoint of --resume into the model and optimizer (continue_run has taken its
     flags into args); say what goes on as before and what not; return its history.
     hyperparameters: the lesson's constants, the flags' defaults."""
-    path, kept = args.resume, cli.kept()
-    checkpoint = checkpoints.load_checkpoint(path, cli.older_config(cli.make_parser(hyperparameters)))
+    path, parser = args.resume, cli.make_parser(hyperparameters)
+    kept = cli.kept(parser)
+    checkpoint = checkpoints.load_checkpoint(path, cli.older_config(parser))
     history, done, config = checkpoint["history"], checkpoint["epoch"], checkpoint["config"]
     try:
         autoencoder.load_state_dict(checkpoint["model"])
