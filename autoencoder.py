@@ -21,7 +21,7 @@ from matplotlib import cm
 from torch import nn
 
 from lab import (anomaly, checkpoints, cli, code_sizes, data, display, errors, frames, kinds,
-                 network, results, resume, runs, signals, training)
+                 network, optimizers, results, resume, runs, signals, training)
 from lab.kinds import denoising
 
 # ---- Hyper Parameters: the defaults of the command-line flags, so editing them changes the run
@@ -101,7 +101,9 @@ class AutoEncoder(nn.Module):
 
 # ---- Optimizer, loss and training, with the live figure ----------------------------------------
 
-def make_optimizer(autoencoder, lr=LR, weight_decay=WEIGHT_DECAY):
+def make_optimizer(autoencoder, lr=LR, weight_decay=WEIGHT_DECAY, name="adam"):
+    if name != "adam":  # --optimizer adadelta or sgd, as other sources trained
+        return optimizers.make(name, autoencoder.parameters(), lr, weight_decay)
     # fused: one kernel updates all parameters at once, a third faster per step than the default
     return torch.optim.Adam(autoencoder.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
 
@@ -221,7 +223,7 @@ def main(argv=None):
         test_images = to_float_images(test_x, device)   # (10000, 784), never trained on
 
         autoencoder = kinds.build(args, AutoEncoder).to(device)     # AutoEncoder, or a kind of it
-        optimizer = make_optimizer(autoencoder, args.lr, args.weight_decay)
+        optimizer = make_optimizer(autoencoder, args.lr, args.weight_decay, args.optimizer)
         history = (resume.resume(args, autoencoder, optimizer, hyperparameters()) if args.resume
                    else checkpoints.new_history())    # --resume: the checkpoint's, else empty
         figure = LiveFigure(images[:args.n_test_img], display.how_to_show(args.no_show), args.code_size)

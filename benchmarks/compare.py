@@ -3,6 +3,7 @@
     python benchmarks/compare.py --data-dir ./mnist/             # every table, each its own epochs
     python benchmarks/compare.py --data-dir ./mnist/ --epochs 1  # a quick look
     python benchmarks/compare.py --tables conv                   # one table
+    python benchmarks/compare.py --only keras                    # the rows whose command has keras
 
 Runs every row as its own `autoencoder.py --no-show --no-gif` process (seed 1, so a row can be
 repeated alone with the command it shows), reads its metrics.json and prints three markdown
@@ -93,7 +94,7 @@ def others_table(results):
     lines = ["| model | command | parameters | numbers per code | epochs | test MSE | PCA, as many "
              "components | 5-NN accuracy | PCA's 5-NN accuracy | s/epoch |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for (model, flags), (m, _) in zip(OTHERS, results):
+    for (model, flags), (m, _) in results:
         lines.append(f"| {model} | {command_of(flags)} | {m['parameters']:,} | "
                      f"{m['config']['code_size']} | {m['config']['epochs']} | {m['final_test_loss']:.4f} | "
                      f"{m['pca_test_loss']:.4f} | {m['knn_accuracy']:.1%} | "
@@ -105,7 +106,7 @@ def conv_table(results):
     lines = ["| model | command | parameters | numbers per code | epochs | test MSE | test cross-"
              "entropy | 5-NN accuracy | noisy → denoised test MSE | s/epoch |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for (model, flags), (m, _) in zip(CONV, results):
+    for (model, flags), (m, _) in results:
         entropy = f"{m['test_cross_entropy']:.4f}" if "test_cross_entropy" in m else ""
         denoised = (f"{m['noisy_test_loss']:.4f} → {m['denoised_test_loss']:.4f}"
                     if "denoised_test_loss" in m else "")
@@ -117,11 +118,11 @@ def conv_table(results):
 
 
 def variants_table(results):
-    first = results[0][0]
+    first = results[0][1][0]
     lines = ["| model | flags | test MSE | 5-NN accuracy of the codes |", "| --- | --- | --- | --- |",
              f"| the mean image | | {first['mean_image_test_loss']:.4f} | |",
              f"| PCA, 3 components | | {first['pca_test_loss']:.4f} | {first['pca_knn_accuracy']:.1%} |"]
-    for (model, flags), (m, _) in zip(VARIANTS, results):
+    for (model, flags), (m, _) in results:
         lines.append(f"| {model} | {f'`{flags}`' if flags else ''} | {m['final_test_loss']:.4f} | "
                      f"{m['knn_accuracy']:.1%} |")
     return "\n".join(lines)
@@ -132,7 +133,7 @@ def penalties_table(results):
              "within 0.01 of 0 | Jacobian norm | noise moves a code | codes' mean from 0 | "
              "covariance from I | s/epoch |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: "
              "| ---: | ---: | ---: | ---: |"]
-    for (model, flags), (m, _) in zip(PENALTIES, results):
+    for (model, flags), (m, _) in results:
         moved = (f"{m['jacobian_norm']:.3f} | {m['code_shift']:.1%}" if "jacobian_norm" in m
                  else " | ")
         lines.append(f"| {model} | {command_of(flags)} | {m['config']['epochs']} | "
@@ -150,11 +151,14 @@ def main():
                         "the script's EPOCH for the variants)")
     parser.add_argument("--tables", nargs="+", choices=list(TABLES), default=list(TABLES),
                         help="which tables to run and print (default: all)")
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="only the rows whose command holds TEXT, such as keras: to re-run "
+                        "the rows a change touched (default: every row)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for i, (model, flags) in enumerate(dict.fromkeys(
-                row for table in args.tables for row in TABLES[table][0])):
+                row for table in args.tables for row in TABLES[table][0] if args.only in row[1])):
             results[flags] = run(flags, args.data_dir, args.epochs, os.path.join(tmp, str(i)))
             print(f"{model}: test MSE {results[flags][0]['final_test_loss']:.4f}, "
                   f"{results[flags][1]:.0f} s", file=sys.stderr, flush=True)
@@ -162,7 +166,7 @@ def main():
         rows, make, title = TABLES[table]
         epochs = args.epochs or EPOCH
         print(f"\n{title.format(epochs=epochs)}, seed 1:\n")
-        print(make([results[flags] for _, flags in rows]))
+        print(make([(row, results[row[1]]) for row in rows if row[1] in results]))
 
 
 TABLES = {  # name: (rows, the function that prints them, the title)

@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from lab import anomaly, checkpoints, errors, flags, kinds, network, recipes, runs
+from lab import anomaly, checkpoints, errors, flags, kinds, network, optimizers, recipes, runs
 from lab.kinds import conv
 
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
@@ -80,8 +80,9 @@ def add_run_flags(parser, d):
     flags.kept(parser.add_argument("--batch-size", type=flags.number(int), default=d["BATCH_SIZE"], metavar="N",
                         help="images per training step (default: %(default)s)"), "training")
     flags.kept(parser.add_argument("--lr", type=flags.number(float),
-                        help=f"Adam's learning rate (default: {d['LR']}, or {kinds.vae.LR} with "
-                        f"--variational or {conv.LR} with --conv)"), "training")
+                        help=f"the learning rate (default: {d['LR']}, or {kinds.vae.LR} with "
+                        f"--variational or {conv.LR} with --conv; with --optimizer, its own)"), "training")
+    optimizers.add_flags(parser)
     flags.kept(parser.add_argument("--loss", choices=["mse", "bce"], default=d["LOSS"],
                         help="mse: the mean squared error per pixel; bce: the cross-entropy per "
                         "pixel of Hinton & Salakhutdinov (2006) (default: %(default)s)"))

@@ -1,5 +1,5 @@
 """The network's layers, and what the recipes need beyond the tutorial's network: an activation on
-the code, a linear output, He's initial weights, an L2 penalty on the weights. All the
+the code, a linear output, He's or Glorot's initial weights, an L2 penalty on the weights. All the
 tutorial's by default (the defaults below are the flags')."""
 import math
 
@@ -10,7 +10,7 @@ from lab import flags
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid, "linear": None}
 CODE_ACTIVATION = "none"    # an activation on the code too (the AE/VAE notes put a ReLU there)
 OUTPUT = "sigmoid"      # the decoder's last activation; linear: none (Hands-On ML's stacked autoencoder)
-INIT = "pytorch"        # PyTorch's default initial weights; he: He's, as Hands-On ML's autoencoders
+INIT = "pytorch"        # PyTorch's default initial weights; he: Hands-On ML's; glorot: Keras's
 L2 = 0.0                # W x sum(w^2) / 2 over the weight matrices, added to the loss (not biases)
 
 
@@ -33,9 +33,10 @@ def add_flags(group):
         "--output", choices=["sigmoid", "linear"], default=OUTPUT,
         help="the decoder's last activation; linear: none (default: %(default)s)"))
     flags.kept(group.add_argument(
-        "--init", choices=["pytorch", "he"], default=INIT,
-        help="initial weights: PyTorch's default, or He's, truncated normal of std "
-        "sqrt(2 / inputs), biases 0 (default: %(default)s)"))
+        "--init", choices=["pytorch", "he", "glorot"], default=INIT,
+        help="initial weights: PyTorch's default; he: He's, truncated normal of std "
+        "sqrt(2 / inputs), biases 0; glorot: Glorot's uniform, as Keras's layers start, biases 0 "
+        "(default: %(default)s)"))
     flags.kept(group.add_argument(
         "--l2", type=flags.AT_LEAST_0, default=L2, metavar="W",
         help="add W x sum(w^2) / 2 over the weight matrices to the loss, biases never; tied "
@@ -69,6 +70,16 @@ def init_he(autoencoder):
         if isinstance(module, (nn.Linear, nn.Conv2d)):  # inputs: a convolution's window
             std = math.sqrt(2.6 / module.weight[0].numel())
             nn.init.trunc_normal_(module.weight, 0, std, -2 * std, 2 * std)
+            nn.init.zeros_(module.bias)
+
+
+def init_glorot(autoencoder):
+    """Glorot's uniform initial weights, Keras's glorot_uniform, the default of its Dense and
+    Conv2D layers: uniform within sqrt(6 / (inputs + outputs)), a convolution's window counted
+    in both; biases 0."""
+    for module in autoencoder.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(module.weight)
             nn.init.zeros_(module.bias)
 
 

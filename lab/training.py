@@ -45,9 +45,9 @@ class Schedule:
     """Sets the learning rate of each step from the step's place in the whole run, so that
     --resume picks the schedule up where it stopped. onecycle does what
     torch.optim.lr_scheduler.OneCycleLR does by default: the rate climbs from lr/25 to lr along a
-    half cosine in the first 30 % of the steps, then falls to lr/250,000, while Adam's beta1
-    moves the other way, 0.95 to 0.85 and back. cosine: CosineAnnealingLR, from lr down to 0.
-    constant: lr at every step, as in the tutorial."""
+    half cosine in the first 30 % of the steps, then falls to lr/250,000, while Adam's beta1 (or
+    SGD's momentum; Adadelta has neither) moves the other way, 0.95 to 0.85 and back. cosine:
+    CosineAnnealingLR, from lr down to 0. constant: lr at every step, as in the tutorial."""
     def __init__(self, optimizer, kind, lr, total, done=0):
         self.optimizer, self.kind, self.lr, self.total, self.done = optimizer, kind, lr, total, done
         self.set(done)
@@ -60,8 +60,10 @@ class Schedule:
         lr, beta1 = self.rates(step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-            if beta1 is not None:
+            if beta1 is not None and "betas" in group:
                 group["betas"] = (beta1, group["betas"][1])
+            elif beta1 is not None and "momentum" in group:    # SGD's, as OneCycleLR moves it
+                group["momentum"] = beta1
 
     def rates(self, step):
         """The learning rate and Adam's beta1 (None: left as it is) of a step from 0."""

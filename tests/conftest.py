@@ -145,7 +145,7 @@ def train_epochs(images, epochs, batch_size, figure=None, model=None, flags=()):
     """What main() does: a model and optimizer from the flags, then train() once per epoch."""
     args = ae.parse_args(["--batch-size", str(batch_size), *flags])
     model = model or kinds.build(args, ae.AutoEncoder)
-    optimizer = ae.make_optimizer(model, args.lr, args.weight_decay)
+    optimizer = ae.make_optimizer(model, args.lr, args.weight_decay, args.optimizer)
     history = {"train_losses": [], "epoch_seconds": []}
     for epoch in range(epochs):
         ae.train(args, model, optimizer, images, epoch, history, figure)

@@ -13,7 +13,7 @@ asks it for its loss terms (loss_terms) and lets it take steps of its own (befor
 a kind: a module with add_flags (each flag marked flags.kept), check and wrap, a line in FLAGS,
 CHECKS and WRAPPERS below, a recipe line in lab/recipes.py if a source uses it, and its docs.
 """
-from lab import network
+from lab import network, optimizers
 from lab.kinds import adversarial, conv, denoising, penalties, tied, vae
 
 FLAGS = (denoising, vae, tied, penalties, adversarial)     # in --help's group of variants
@@ -32,8 +32,10 @@ def check(parser, args):
 
 
 def default_lr(config, lr):
-    """The learning rate when --lr is not given: a VAE's, a convolutional one's, or the lesson's lr."""
-    return vae.LR if config["variational"] else conv.LR if config["conv"] else lr
+    """The learning rate when --lr is not given: --optimizer's own (Adadelta's, SGD's), else a
+    VAE's, a convolutional one's, or the lesson's lr (Adam's)."""
+    own = optimizers.default_lr(config.get("optimizer", optimizers.OPTIMIZER))
+    return own or (vae.LR if config["variational"] else conv.LR if config["conv"] else lr)
 
 
 def build(args, AutoEncoder):
@@ -49,6 +51,9 @@ def build(args, AutoEncoder):
     if args.init == "he":
         network.init_he(autoencoder)
         extras.append("He's initial weights")
+    elif args.init == "glorot":
+        network.init_glorot(autoencoder)
+        extras.append("Glorot's initial weights")
     if args.tied:
         tied.tie_weights(autoencoder)
     network.describe(autoencoder, conv.shape(args), args.activation, extras)

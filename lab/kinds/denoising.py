@@ -1,12 +1,12 @@
 """Denoising autoencoders: the input is a damaged copy of the image, the target the image itself.
---noise adds Gaussian noise, --dropout drops pixels; both are made batch by batch."""
+--noise adds Gaussian noise, --dropout sets pixels to 0 (masking noise); both are drawn afresh
+for every batch."""
 import torch
-from torch import nn
 
 from lab import flags
 
 NOISE = 0.0             # denoising: std of the Gaussian noise added to the training inputs
-DROPOUT = 0.0           # fraction of input pixels dropped at random in training
+DROPOUT = 0.0           # masking noise: the fraction of input pixels set to 0 in training
 
 
 def add_flags(group):
@@ -16,7 +16,8 @@ def add_flags(group):
     flags.kept(group.add_argument(
         "--dropout", type=flags.number(float, lambda p: 0 <= p < 1, "from 0 to below 1"),
         default=DROPOUT, metavar="P",
-        help="drop this fraction of input pixels in training (default: %(default)s)"))
+        help="masking noise: set this fraction of the training inputs' pixels to 0, at random, "
+        "the others as they are (default: %(default)s)"))
 
 
 def corrupt(b_y, noise, dropout):
@@ -25,6 +26,6 @@ def corrupt(b_y, noise, dropout):
     b_x = b_y
     if noise:
         b_x = (b_x + noise * torch.randn_like(b_x)).clamp_(0, 1)
-    if dropout:
-        b_x = nn.functional.dropout(b_x, dropout)   # hides pixels, scales the others by 1/(1-p)
+    if dropout:     # masking noise (Vincent et al., 2008): pixels set to 0, the others kept as
+        b_x = b_x * torch.empty_like(b_x).bernoulli_(1 - dropout)   # they are, not scaled up
     return b_x

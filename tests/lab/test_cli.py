@@ -25,7 +25,7 @@ def test_flags_override_the_constants():
                           "code_activation": "none", "output": "sigmoid", "init": "pytorch",
                           "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10)),
                           "conv": False, "channels": [16, 32], "sparsity": 0.0, "contractive": 0.0,
-                          "adversarial": False, "name": None, "tensorboard": False,
+                          "adversarial": False, "name": None, "tensorboard": False, "optimizer": "adam",
                           "changed": "--batch-size 128 --lr 0.001 --seed 7"}
 
 

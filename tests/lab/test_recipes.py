@@ -57,6 +57,33 @@ def test_hands_on_mls_recipes_train_as_the_book_does():
         0.001, 150, 30, 0.001, 0.0, "mse")
     tied = ae.parse_args(["--recipe", "homl-tied"])
     assert (tied.lr, tied.batch_size, tied.epochs, tied.tied) == (0.01, 150, 5, True)
+    # those two are seed 002's transcription, and say so; the book's own notebook has its own
+    assert all("as seed 002 transcribes it" in recipes.RECIPES[name][0] for name in ("homl-stacked", "homl-tied"))
+    notebook = ae.parse_args(["--recipe", "homl-notebook"])
+    assert (notebook.lr, notebook.batch_size, notebook.epochs, notebook.l2, notebook.tied) == (
+        0.01, 150, 5, 0.0001, False)
+    notebook_tied = ae.parse_args(["--recipe", "homl-notebook-tied"])
+    assert (notebook_tied.lr, notebook_tied.batch_size, notebook_tied.epochs, notebook_tied.l2,
+            notebook_tied.tied) == (0.01, 150, 5, 0.0005, True)
+    for args in (notebook, notebook_tied):      # the same network as the transcription's
+        assert (args.hidden, args.code_size, args.activation, args.code_activation, args.output,
+                args.init, args.optimizer) == ([300], 150, "elu", "elu", "linear", "he", "adam")
+
+
+def test_glorot_initial_weights_are_keras_glorot_uniform_and_zero_biases(capsys):
+    torch.manual_seed(0)
+    for model in (build("--recipe", "keras-sparse"), build("--recipe", "keras-conv")):
+        layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+        assert layers
+        for layer in layers:
+            window = layer.weight[0, 0].numel() if layer.weight.dim() == 4 else 1
+            fan_in, fan_out = layer.weight.shape[1] * window, layer.weight.shape[0] * window
+            bound = math.sqrt(6 / (fan_in + fan_out))
+            assert layer.weight.abs().max().item() <= bound
+            if layer.weight.numel() > 1000:     # uniform within the bound: std bound / sqrt(3)
+                assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+            assert torch.all(layer.bias == 0)
+    assert "Glorot's initial weights" in capsys.readouterr().out
 
 
 def test_he_initial_weights_have_the_std_of_he_and_zero_biases():
@@ -161,3 +188,42 @@ def test_resume_keeps_the_recipe(synthetic_mnist, tmp_path, capsys):
         ae.parse_args(["--resume", checkpoint, "--epochs", "3", "--recipe", "homl-stacked"])
     assert error.value.status == 1
     assert "was trained with --recipe homl-tied but this run has --recipe homl-stacked" in error.value.message
+
+
+def test_the_2006_recipes_choice_is_made_on_training_images_never_the_test_set(synthetic_mnist, monkeypatch):
+    """benchmarks/recipe_2006.py (through benchmarks/validate.py) scores each run on the last
+    training images; reading the test files at all fails this test."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(ae.__file__), "benchmarks"))
+    import recipe_2006
+    import validate
+    root, arrays = synthetic_mnist
+    load = ae.load_mnist
+
+    def training_images_only(data_dir, train=True, download=True):
+        assert train, "the test set was read"
+        return load(data_dir, train=train, download=download)
+    monkeypatch.setattr(ae, "load_mnist", training_images_only)
+    monkeypatch.setattr(validate, "N_VALIDATION", 500)
+    train, validation = validate.split(str(root))
+    every = ae.to_float_images(load(str(root), download=False)[0], torch.device("cpu"))
+    assert torch.equal(torch.cat([train, validation]), every)   # a cut of the training images
+    assert len(validation) == 500 and len(train) == len(every) - 500
+    flags = "--hidden 32 --code-size 2 --batch-size 64"
+    errors_per_epoch = recipe_2006.scores(flags, 2, train, validation)
+    assert len(errors_per_epoch) == 2 and errors_per_epoch[1] < errors_per_epoch[0]
+    # the score is the validation images' own error, in the paper's unit
+    torch.manual_seed(recipe_2006.SEED)
+    model = trained(train, flags, 2)
+    assert errors_per_epoch[-1] == pytest.approx(784 * measures.test_loss(model, validation), rel=1e-6)
+
+
+def trained(images, flags, epochs):
+    """A model trained as autoencoder.py trains it, seeded as validate.validate seeds it."""
+    args = ae.parse_args([*flags.split(), "--epochs", str(epochs), "--seed", "1"])
+    model = kinds.build(args, ae.AutoEncoder)
+    optimizer = ae.make_optimizer(model, args.lr, args.weight_decay, args.optimizer)
+    history = {"train_losses": [], "epoch_seconds": []}
+    for epoch in range(epochs):
+        ae.train(args, model, optimizer, images, epoch, history)
+    return model
