@@ -77,7 +77,9 @@ def test_the_keras_recipe_is_the_blogs_network_and_its_map_is_the_code(capsys):
     assert "ConvAutoEncoder: 1x28x28-16x14x14-8x7x7-8x4x4-128-8x4x4-8x7x7-16x14x14-1x28x28" in (
         capsys.readouterr().out)
     args = ae.parse_args(["--recipe", "keras-conv"])
-    assert (args.loss, args.lr, args.batch_size, args.epochs) == ("bce", 0.001, 128, 50)
+    # the blog's setup: Keras 1.0's Adadelta at its rate of 1, Glorot's initial weights
+    assert (args.loss, args.optimizer, args.lr, args.init, args.batch_size, args.epochs) == (
+        "bce", "adadelta", 1.0, "glorot", 128, 50)
     denoising = ae.parse_args(["--recipe", "keras-denoising-conv"])
     assert (denoising.noise, denoising.code_size, denoising.epochs) == (0.5, 32 * 7 * 7, 100)
 
