@@ -157,8 +157,12 @@ def main():
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (model, flags) in enumerate(dict.fromkeys(
-                row for table in args.tables for row in TABLES[table][0] if args.only in row[1])):
+        commands = {}   # a command that two tables share runs once
+        for table in args.tables:
+            for model, flags in TABLES[table][0]:
+                if args.only in flags:
+                    commands.setdefault(flags, model)
+        for i, (flags, model) in enumerate(commands.items()):
             results[flags] = run(flags, args.data_dir, args.epochs, os.path.join(tmp, str(i)))
             print(f"{model}: test MSE {results[flags][0]['final_test_loss']:.4f}, "
                   f"{results[flags][1]:.0f} s", file=sys.stderr, flush=True)
