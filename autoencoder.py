@@ -20,8 +20,8 @@ import torchvision
 from matplotlib import cm
 from torch import nn
 
-from lab import (anomaly, checkpoints, cli, code_sizes, data, display, errors, frames, kinds,
-                 network, optimizers, results, resume, runs, signals, training)
+from lab import (anomaly, checkpoints, cli, code_sizes, data, display, errors, explorer, frames,
+                 kinds, network, optimizers, results, resume, runs, signals, training)
 from lab.kinds import denoising
 
 # ---- Hyper Parameters: the defaults of the command-line flags, so editing them changes the run
@@ -210,6 +210,8 @@ def main(argv=None):
     clock = training.Clock()    # where the run's time goes
     with errors.in_one_line():  # a user's mistake ends the run in one line, without a traceback
         args = parse_args(argv)     # the hyperparameters above, or the flags that override them
+        if args.explore:    # --explore PATH: play with a trained run's codes, no training
+            return explorer.explore(args, AutoEncoder, load_mnist, hyperparameters())
         runs.make_out_dir(args.out_dir)     # a folder of its own, one live run in it
         torch.manual_seed(args.seed)
         device = cli.pick_device(args.device)

@@ -32,6 +32,7 @@ the AutoEncoder class (kinds.build), loss_func (training.training_loss), the con
       evaluation   the measures printed and kept in metrics.json; prior.png
       decoder      generated.png, code_grid.png, interpolation.png, worst.png, denoised.png
       anomaly      --train-digits: one-class runs, the AUROC, anomaly.png
+      features     --labels: small classifiers taught a few labels, labels.png; similar.png
       code_sizes   codes of other sizes than 3: the live figure's row, flat and PCA scatters
       animations   reconstructions.gif and latent_3d.gif
       frames       the live figure's updates drawn off screen

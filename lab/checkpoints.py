@@ -19,18 +19,18 @@ def new_history():
     return {"train_losses": [], "epoch_seconds": [], "test_loss": []}
 
 
-def load_checkpoint(path, older):
+def load_checkpoint(path, older, flag="--resume"):
     """A checkpoint, its flags with those of older files filled in from older (cli.older_config),
-    or one line that says why the file is none."""
+    or one line that says why the file is none; flag: the one that named it (--resume, --explore)."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict):
             raise TypeError("not a dict of a model, its flags and its history")  # a bare tensor, say
         config, _, _ = checkpoint["config"], checkpoint["history"], checkpoint["epoch"]
     except FileNotFoundError:
-        raise UserError(f"error: --resume {path}: no such file: give the autoencoder.pt of an earlier run")
+        raise UserError(f"error: {flag} {path}: no such file: give the autoencoder.pt of an earlier run")
     except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
-        raise UserError(f"error: --resume {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
+        raise UserError(f"error: {flag} {path} is not a checkpoint of autoencoder.py ({type(err).__name__}): "
                         "give the autoencoder.pt of an earlier run")
     checkpoint["config"] = {**older, **config}   # an older file lacks the flags added since
     return checkpoint

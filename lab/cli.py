@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from lab import anomaly, checkpoints, errors, flags, kinds, network, optimizers, recipes, runs
+from lab import anomaly, checkpoints, errors, features, flags, kinds, network, optimizers, recipes, runs
 from lab.kinds import conv
 
 MAX_TEST_IMG = 20       # more columns than this no longer fit a window
@@ -31,6 +31,8 @@ def parse_args(argv, defaults):
     given = flags_given(parser, argv, args)
     if args.name and "out_dir" in given:
         parser.error("argument --name: --out-dir names the folder already: use --name or --out-dir")
+    if args.explore:    # a trained run's codes to play with: no flag that trains or shapes a run
+        check_explore(parser, given)
     if args.resume:     # the checkpoint's flags, except those given again
         continue_run(args, given, parser, defaults["EPOCH"])
     elif args.recipe:   # a named system's flags, except those given
@@ -59,6 +61,7 @@ def make_parser(defaults):
     variants = parser.add_argument_group("variants beyond the tutorial (all off by default)")
     kinds.add_flags(variants)
     anomaly.add_flags(variants)
+    features.add_flags(variants)
     return parser
 
 
@@ -70,9 +73,26 @@ def check_flags(parser, args):
         parser.error(f"argument --code-size: {args.code_size} is not allowed: use a whole number "
                      f"from 1 to {most}, the numbers {source} holds")
     kinds.check(parser, args)
+    features.check(parser, args)
     if args.device != "auto" and args.device not in available_devices():
         parser.error(f"argument --device: {args.device} is not available on this machine: "
                      "use --device auto or --device cpu")
+
+
+EXPLORE_WITH = ("explore", "data_dir", "device", "download")   # what --explore takes beside it
+
+
+def check_explore(parser, given):
+    """--explore trains nothing and takes its model from the checkpoint: no other flag but
+    those of EXPLORE_WITH. given: the names of the flags given (flags_given)."""
+    wrong = [action.option_strings[0] for action in parser._actions
+             if action.dest in given and action.dest not in EXPLORE_WITH]
+    if wrong:
+        parser.error(f"argument --explore: {', '.join(wrong)} cannot go with it: it trains nothing "
+                     "and its checkpoint holds the model; beside it give only --data-dir, --device "
+                     "or --no-download")
+
+
 def add_run_flags(parser, d):
     """How long and how the run trains, and where its data and files go."""
     parser.add_argument("--epochs", type=flags.number(int), default=d["EPOCH"], metavar="N",
@@ -118,6 +138,9 @@ def add_run_flags(parser, d):
                         help="skip the two animations, for a quicker end (writing them: %(default)s)")
     parser.add_argument("--resume", metavar="PATH",
                         help="continue training from the autoencoder.pt of an earlier run")
+    parser.add_argument("--explore", metavar="PATH", help="play with the codes of the autoencoder.pt of "
+                        "an earlier run: a slider per code number redraws the decoded digit, a click "
+                        "on the 3-D scatter takes a test digit's code; trains nothing")
     flags.kept(parser.add_argument("--recipe", choices=list(recipes.RECIPES), help="every flag of a named system "
                         "at once, as its source wrote it; flags given beside it override single "
                         "values (default: none, the constants above)"))

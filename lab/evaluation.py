@@ -1,11 +1,12 @@
-"""After training: the codes against PCA's, what each kind of autoencoder aims at, and the
-decoder's pictures and anomaly detection, all printed and kept for metrics.json."""
+"""After training: the codes against PCA's, what each kind of autoencoder aims at, the
+decoder's pictures, the search by similarity, anomaly detection and reading digits from a few
+labels, all printed and kept for metrics.json."""
 import math
 
 import matplotlib.figure
 import torch
 
-from lab import anomaly, checkpoints, code_sizes, decoder, measures
+from lab import anomaly, checkpoints, code_sizes, decoder, features, measures
 from lab.kinds import penalties
 from lab.measures import K_NEIGHBOURS, codes
 
@@ -30,6 +31,7 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
     clock.lap("evaluation")
     pictures, found = decoder.decoder_pictures(args, autoencoder, train_codes, test_images, test_y)
     metrics.update(found)
+    pictures.append(features.similar_digits(args, autoencoder, train_codes, data))  # search by similarity
     if args.adversarial:    # the codes beside the prior they were pulled towards
         fig = plot_prior(codes(autoencoder, test_images).cpu(), test_y.cpu())
         checkpoints.save_atomically(checkpoints.out_path(args, "prior.png"), lambda path: fig.savefig(path, dpi=100))
@@ -38,6 +40,12 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
         found = anomaly.detect_anomalies(args, autoencoder, test_images, test_y)
         metrics.update(found)
         pictures += ["anomaly.png"] * bool(found)
+    if args.labels:     # below: how well the codes read digits from a few labels
+        clock.lap("pictures")
+        written, found = features.evaluate(args, autoencoder, data)
+        metrics.update(found)
+        pictures += written
+        clock.lap("classifiers")
     return pictures
 
 

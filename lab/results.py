@@ -4,6 +4,7 @@ animations; after a stop signal only what is quick, and then the run ends."""
 import json
 import math
 import pathlib
+import shlex
 
 import matplotlib.pyplot as plt
 import torch
@@ -40,8 +41,9 @@ def end_training(args, autoencoder, optimizer, history, figure, stop):
 
 def write_results(args, autoencoder, history, figure, scatter, data, stop, clock, log_every):
     """After training: the scatter's picture, the evaluation, loss.png, metrics.json and the
-    animations. data: (images, train_y, test_images, test_y); log_every: the lesson's LOG_EVERY.
-    After a stop signal only what is quick; then the run ends."""
+    animations, then the command that explores the codes (--explore). data: (images, train_y,
+    test_images, test_y); log_every: the lesson's LOG_EVERY. After a stop signal only what is
+    quick; then the run ends."""
     name = code_sizes.latent_name(args.code_size)
     checkpoints.save_atomically(checkpoints.out_path(args, f"{name}.png"),
                                 lambda path: scatter.savefig(path, dpi=120))
@@ -61,6 +63,9 @@ def write_results(args, autoencoder, history, figure, scatter, data, stop, clock
     print(f"Wrote {', '.join(written + pictures)}, {files} to {args.out_dir}")
     runs.record_run(args, metrics, clock, stopped=False)
     print(f"Time: {clock}")
+    command = "%run" if figure.show == "notebook" else "python"   # the next thing to try
+    print(f"Play with the codes: {command} autoencoder.py --explore "
+          f"{shlex.quote(checkpoints.out_path(args, 'autoencoder.pt'))}")
     if figure.show in ("notebook", "spyder"):     # the live figure is in the output already
         display.show_in_notebook(scatter)
 

@@ -54,7 +54,7 @@ def test_every_epoch_saves_a_checkpoint_and_no_temporary_file_is_left(synthetic_
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path)) == ["autoencoder.pt", "code_grid.png", "generated.png",
                                             "interpolation.png", "latent_3d.png", "loss.png",
-                                            "metrics.json", "reconstructions.png", "worst.png"]
+                                            "metrics.json", "reconstructions.png", "similar.png", "worst.png"]
     checkpoint = load(tmp_path / "autoencoder.pt")
     assert checkpoint["epoch"] == 2 and checkpoint["config"]["batch_size"] == 16
     assert len(checkpoint["history"]["test_loss"]) == 2

@@ -19,11 +19,11 @@ def test_flags_override_the_constants():
     assert vars(args) == {"epochs": 2, "batch_size": 128, "lr": 0.001, "n_test_img": 8, "seed": 7,
                           "device": "cpu", "data_dir": "d", "out_dir": "o", "download": False,
                           "no_show": True, "loss": "mse", "schedule": "constant", "noise": 0.0, "dropout": 0.0, "variational": False,
-                          "kl_weight": 0.001, "tied": False, "resume": None, "gif": True,
+                          "kl_weight": 0.001, "tied": False, "resume": None, "explore": None, "gif": True,
                           "hidden": [128, 64, 12], "code_size": 3, "activation": "tanh",
                           "weight_decay": 0.0, "schedule_start": 0, "recipe": None,
                           "code_activation": "none", "output": "sigmoid", "init": "pytorch",
-                          "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10)),
+                          "l2": 0.0, "spread": "log-variance", "train_digits": list(range(10)), "labels": 0,
                           "conv": False, "channels": [16, 32], "sparsity": 0.0, "contractive": 0.0,
                           "adversarial": False, "name": None, "tensorboard": False, "optimizer": "adam",
                           "changed": "--batch-size 128 --lr 0.001 --seed 7"}

@@ -86,7 +86,7 @@ def test_a_run_with_another_code_size_writes_every_picture(synthetic_mnist, tmp_
     gifs = ["reconstructions.gif"] + ["latent_3d.gif"] * (scatter == "latent_3d")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["autoencoder.pt", "loss.png", "metrics.json", "reconstructions.png", f"{scatter}.png", *gifs,
-         "generated.png", "code_grid.png", "interpolation.png", "worst.png"])
+         "generated.png", "code_grid.png", "interpolation.png", "worst.png", "similar.png"])
     for name in ("reconstructions.png", f"{scatter}.png", "loss.png"):
         picture = matplotlib.image.imread(tmp_path / name)
         assert picture[..., :3].std() > 0.05, f"{name} is blank"

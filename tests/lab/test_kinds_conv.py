@@ -149,7 +149,7 @@ def test_a_headless_conv_run_writes_every_file_and_resumes_only_as_conv(syntheti
         result.stdout)
     assert {p.name for p in tmp_path.iterdir()} == {
         "autoencoder.pt", "reconstructions.png", "latent_3d.png", "loss.png", "metrics.json",
-        "generated.png", "code_grid.png", "interpolation.png", "worst.png", "denoised.png",
+        "generated.png", "code_grid.png", "interpolation.png", "worst.png", "denoised.png", "similar.png",
         "reconstructions.gif", "latent_3d.gif"}
     config = json.loads((tmp_path / "metrics.json").read_text())["config"]
     assert (config["conv"], config["channels"]) == (True, [4, 8])

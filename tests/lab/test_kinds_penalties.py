@@ -79,7 +79,7 @@ def test_one_headless_epoch_writes_every_file_and_the_measure(synthetic_mnist, t
     assert result.returncode == 0, result.stderr
     assert {p.name for p in tmp_path.iterdir()} == {
         "autoencoder.pt", "reconstructions.png", "latent_3d.png", "loss.png", "metrics.json",
-        "generated.png", "code_grid.png", "interpolation.png", "worst.png"} | files
+        "generated.png", "code_grid.png", "interpolation.png", "worst.png", "similar.png"} | files
     says = {"--sparsity": "Sparsity of the test codes: mean |number| ",
             "--contractive": "Contraction on the test digits: dcode/dpixels has a mean norm of ",
             "--adversarial": "The test codes against the prior N(0, I): their mean is "}[flags[0]]

@@ -89,7 +89,7 @@ def test_one_epoch_on_real_mnist_reaches_the_tutorials_loss(real_mnist, tmp_path
     assert losses[-1] < 0.06
     assert {p.name for p in tmp_path.iterdir()} == {
         "reconstructions.png", "latent_3d.png", "loss.png", "metrics.json", "autoencoder.pt",
-        "generated.png", "code_grid.png", "interpolation.png", "worst.png"}
+        "generated.png", "code_grid.png", "interpolation.png", "worst.png", "similar.png"}
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["pca_test_loss"] == pytest.approx(0.0516, abs=5e-4)     # the known answer
     assert metrics["mean_image_test_loss"] == pytest.approx(0.067, abs=1e-3)

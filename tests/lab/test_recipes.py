@@ -164,7 +164,7 @@ def test_one_epoch_of_each_recipe_writes_every_file(synthetic_mnist, tmp_path, n
     scatter = code_sizes.latent_name(ae.parse_args(["--recipe", name]).code_size)
     expected = {"autoencoder.pt", "reconstructions.png", f"{scatter}.png", "loss.png", "metrics.json",
                 "generated.png", "code_grid.png", "interpolation.png", "worst.png",
-                "reconstructions.gif"} | ({"latent_3d.gif"} if scatter == "latent_3d" else set()) | (
+                "similar.png", "reconstructions.gif"} | ({"latent_3d.gif"} if scatter == "latent_3d" else set()) | (
                 {"denoised.png"} if recipes.RECIPES[name][1].get("noise") else set())
     assert {p.name for p in tmp_path.iterdir()} == expected
     metrics = json.loads((tmp_path / "metrics.json").read_text())

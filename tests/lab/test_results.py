@@ -25,5 +25,5 @@ def test_no_gif_skips_the_animations_and_no_figure_is_left_open(synthetic_mnist,
              "--no-gif"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "autoencoder.pt", "code_grid.png", "generated.png", "interpolation.png", "latent_3d.png",
-        "loss.png", "metrics.json", "reconstructions.png", "worst.png"]
+        "loss.png", "metrics.json", "reconstructions.png", "similar.png", "worst.png"]
     assert ae.plt.get_fignums() == []
