@@ -35,8 +35,6 @@ NOTEBOOK = os.path.join(REPO, "autoencoder.ipynb")
 COMMAND = "python docs/build_notebook.py"
 PATH = re.compile(r"(?<![`\w])(\w[\w.]*/[\w./]*|\w+\.py)(?![`\w])")     # lab/, lab/__init__.py
 SECTION = re.compile(r"^# -{4} (.*?)[\s-]*$")    # "# ---- Mnist digits dataset -------"
-# the repository's address, for Colab's first cell: Colab opens the notebook without lab/ beside it
-REPOSITORY = "https://github.com/<owner>/<repository>.git"
 
 TITLE = """# The 404 autoencoder lesson, as a notebook
 
@@ -51,8 +49,9 @@ running; run it from the top to train your own. It is built from the script by
 **Open it** in Jupyter or JupyterLab, from this folder, with the `.venv` of the README's *Run it*
 as the kernel (`pip install ipykernel` in it the first time); in VS Code (open the file, pick the
 `.venv` as the kernel, *Run All*); or in Google Colab (*File > Open notebook > GitHub*: torch and
-torchvision are already there, and the first cell fetches the rest of the repository). The first
-run downloads MNIST into `./mnist/`, about 12 MB.
+torchvision are already there; put the address you cloned this repository from in the first
+cell, which fetches `lab/` beside the notebook). The first run downloads MNIST into `./mnist/`,
+about 12 MB.
 
 The other way to run the lesson in a notebook is the script itself, with any of its flags:
 `%run autoencoder.py --epochs 2`."""
@@ -60,15 +59,20 @@ The other way to run the lesson in a notebook is the script itself, with any of 
 SETUP = (
     """**Only in Colab.** Colab opens this notebook on its own, but the lesson imports the package
 `lab/` that lies beside it in the repository (the command line, the evaluation, the pictures:
-everything beyond the tutorial). When `lab/` is not here, this cell fetches the repository and
-moves into it; in Jupyter or VS Code, opened in the repository, it does nothing.""",
-    f"""# Colab opens the notebook alone: fetch the repository, whose package lab/ the lesson imports
+everything beyond the tutorial). In Colab, put the address you cloned the repository from in
+`REPOSITORY` (this project has no public address written into it), and this cell fetches it and
+moves into it; or upload `lab/` beside the notebook. In Jupyter or VS Code, opened in the
+repository, it does nothing.""",
+    """# Colab opens the notebook alone: fetch the repository, whose package lab/ the lesson imports
 import os
 import subprocess
 
+REPOSITORY = ""     # in Colab: the git address you cloned this repository from
 if not os.path.isdir("lab"):
-    subprocess.run(["git", "clone", "--depth", "1", "{REPOSITORY}",
-                    "autoencoder"], check=True)
+    if not REPOSITORY:
+        raise SystemExit("lab/ is not beside this notebook: put the repository's git address in "
+                         "REPOSITORY above (or upload lab/ beside the notebook) and run this cell again")
+    subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "autoencoder"], check=True)
     os.chdir("autoencoder")""")
 
 # the text before each cell, keyed by the name the cell defines ("imports" for the imports)

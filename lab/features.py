@@ -23,13 +23,13 @@ HEAD = 64               # units of the small layer that turns features into the 
 # Each classifier's settings, chosen by `python benchmarks/few_labels.py --choose` on the held-out
 # training digits, never on the test set: Adam's rate, steps of `batch` digits and weight decay;
 # the spreading's neighbours, the share each digit keeps of its neighbours' labels, and steps
-SETTINGS = {
-    "pixels": {"lr": 0.01, "steps": 500, "batch": 100, "weight_decay": 0.001},
-    "pca": {"lr": 0.01, "steps": 500, "batch": 100, "weight_decay": 0.001},
-    "codes": {"lr": 0.01, "steps": 500, "batch": 100, "weight_decay": 0.001},
+SETTINGS = {    # (the best mean held-out accuracy of 16 runs: 4 autoencoders, 100 and 1000 labels, 2 draws)
+    "pixels": {"lr": 0.01, "steps": 1000, "batch": 100, "weight_decay": 0.01},
+    "pca": {"lr": 0.003, "steps": 1000, "batch": 100, "weight_decay": 0.01},
+    "codes": {"lr": 0.003, "steps": 1000, "batch": 100, "weight_decay": 0.001},
     "fine_tuned": {"lr": 0.003, "steps": 400, "batch": 100, "weight_decay": 0.0},
-    "from_scratch": {"lr": 0.003, "steps": 400, "batch": 100, "weight_decay": 0.0},
-    "spread": {"neighbours": 10, "alpha": 0.99, "steps": 30},
+    "from_scratch": {"lr": 0.003, "steps": 800, "batch": 100, "weight_decay": 0.0},
+    "spread": {"neighbours": 20, "alpha": 0.99, "steps": 100},
 }
 N_MISTAKES = 12         # the test digits each classifier gets wrong, in labels.png
 N_NEAREST = 5           # the nearest training digits beside each test digit, similar.png

@@ -133,7 +133,12 @@ def bad_flags(script, args):
     recipe it does not know."""
     if not (REPO / script).is_file():
         return [f"{script}: no such script"]
-    wrong = [f"{script} {a}" for a in args if a.startswith("--") and a.split("=")[0] not in known_flags(script)]
+    if "--" in args:    # benchmarks/validate.py ... -- "FLAGS" ...: the runs' flags, autoencoder.py's
+        args, runs = args[:args.index("--")], [a.strip("\"'") for a in args[args.index("--") + 1:]]
+        wrong = [f"{script} -- {a}" for a in runs if a.startswith("--") and a not in known_flags("autoencoder.py")]
+    else:
+        wrong = []
+    wrong += [f"{script} {a}" for a in args if a.startswith("--") and a.split("=")[0] not in known_flags(script)]
     if script == "autoencoder.py":
         wrong += [f"--recipe {name}" for flag, name in zip(args, args[1:])
                   if flag == "--recipe" and name not in recipes() and name != "NAME"]

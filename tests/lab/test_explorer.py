@@ -303,6 +303,17 @@ def traces(process):
                 if wanted(trace):
                     return trace
                 seen.append({key: trace[key] for key in ("values", "picked")})
+
+    def newest(trace):
+        """The last drawing so far, trace if none came after it: where the sliders are now."""
+        while True:
+            try:
+                line = lines.get_nowait()
+            except queue.Empty:
+                return trace
+            if line is not None and line.startswith("{"):
+                trace = json.loads(line)
+    next_until.newest = newest
     return next_until
 
 
@@ -352,6 +363,7 @@ def test_in_a_window_a_dragged_slider_and_a_clicked_point_draw_the_decoders_digi
     start = on_screen(screen, window_id, first["image"], tmp_path / "start.png",
                       np.clip(decoded(model, first["code"]), 0, 1))
     time.sleep(1)   # the window settled, as a person would look before reaching for the mouse
+    first = next_trace.newest(first)    # drawn again meanwhile (a late resize): the sliders' places now
 
     # drag the first slider's knob along its track
     (x0, y0, x1, y1), low, high = first["sliders"][0], first["low"][0], first["high"][0]
