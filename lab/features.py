@@ -8,6 +8,7 @@ the labels spread along the codes of all the training digits, which need no labe
 similar.png, for every run: test digits beside their nearest training digits by the code and by
 the pixels, a search by similarity."""
 import copy
+import warnings
 
 import matplotlib.figure
 import torch
@@ -127,16 +128,23 @@ def spread_labels(graph, chosen, labels, settings):
     code, both ways; the labelled ones start with their digit, and at each step every digit takes
     the mean of its neighbours' scores (alpha) and its own start (1 - alpha). Each test digit is
     then the digit its nearest training digits score highest, (N,)."""
-    k = settings["neighbours"]
+    k, n = settings["neighbours"], len(graph[0])
     nearest, test_nearest = graph[0][:, :k], graph[1][:, :k]    # (N train, k), (N test, k)
-    start = torch.zeros(len(nearest), 10)
+    start = torch.zeros(n, 10)
     start[chosen, labels[chosen].cpu()] = 1
-    edges_in = torch.zeros(len(nearest)).index_add_(0, nearest.flatten(), torch.ones(nearest.numel()))
-    degree = (k + edges_in)[:, None]    # its own k nearest, and the digits that have it among theirs
+    # one step as a sparse matrix: row i holds 1 / degree(i) at its k nearest and at the digits
+    # that have it among theirs (twice where both), degree(i) = k + those digits
+    rows, columns = torch.arange(n).repeat_interleave(k), nearest.flatten()
+    degree = k + torch.bincount(columns, minlength=n).float()
+    both_ways = torch.cat([torch.stack([rows, columns]), torch.stack([columns, rows])], 1)
+    step = torch.sparse_coo_tensor(both_ways, 1 / degree[both_ways[0]], (n, n),
+                                   check_invariants=False).coalesce()
+    with warnings.catch_warnings():     # "sparse CSR support is in beta": ten times quicker than COO here
+        warnings.simplefilter("ignore", UserWarning)
+        step = step.to_sparse_csr()
     scores = start
     for _ in range(settings["steps"]):
-        summed = scores[nearest].sum(1).index_add_(0, nearest.flatten(), scores.repeat_interleave(k, 0))
-        scores = settings["alpha"] * summed / degree + (1 - settings["alpha"]) * start
+        scores = settings["alpha"] * (step @ scores) + (1 - settings["alpha"]) * start
     return scores[test_nearest].sum(1).argmax(1)
 
 
