@@ -32,7 +32,7 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 import autoencoder as ae  # noqa: E402  (after the path above)
-from lab import checkpoints, errors, features, kinds, measures  # noqa: E402
+from lab import checkpoints, errors, features, kinds  # noqa: E402
 
 AUTOENCODERS = {    # a name in the table: the flags of autoencoder.py
     "the tutorial's, 3 numbers": "",
@@ -41,9 +41,8 @@ AUTOENCODERS = {    # a name in the table: the flags of autoencoder.py
     "VAE, 32 numbers": "--variational --hidden 256,64 --code-size 32 --activation relu",
 }
 COLUMNS = (100, 600, 1000, 3000)    # the field's numbers of labels
-# the classifiers that train a copy of the encoder on the pixels: through the convolutions, about
-# 15 s per draw and column on this machine's 2 cores, 20 minutes for the table; --full adds them
-TRAINS_THE_ENCODER = ("fine_tuned", "from_scratch")
+# features.TRAINS_THE_ENCODER through the convolutions: about 15 s per draw and column on this
+# machine's 2 cores, 20 minutes for the table; left out unless --full
 DRAWS = 10
 SEED = 1                # of every autoencoder
 CHOICE_SEEDS = (101, 102)   # --choose's draws, others than the table's
@@ -128,7 +127,7 @@ def score_settings(model, inputs, labels, chosen, seed, held_labels):
                     found[tuple({**setting, "steps": steps}.items())] = right.float().mean().item()
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                train, test = inputs["pixels" if name in ("fine_tuned", "from_scratch") else name]
+                train, test = features.inputs_for(name, inputs)
                 features.fit(features.network_for(name, model, inputs), train[chosen], labels[chosen],
                              setting, torch.Generator().manual_seed(seed), scored)
         yield name, found
@@ -162,7 +161,7 @@ def errors_of(model, inputs, labels, test_labels, draws, classifiers):
 
 def graph(train, test, k=features.SETTINGS["spread"]["neighbours"]):
     """What prepare() makes for the spreading, along other rows than the codes (PCA's codes)."""
-    return {"graph": (measures.nearest_neighbours(train, train, k), measures.nearest_neighbours(train, test, k))}
+    return {"graph": features.neighbour_graph(train, test, k)}
 
 
 def cell(values):
@@ -226,7 +225,7 @@ def measure(images, labels, test_images, test_labels, draws, start, full=False):
         inputs = features.prepare(model, images, test_images)
         size = inputs["codes"][0].shape[1]
         own = [c for c in features.SETTINGS if (c != "pixels" or not rows) and (c != "pca" or size not in sizes)
-               and (full or "--conv" not in flags or c not in TRAINS_THE_ENCODER)]
+               and (full or "--conv" not in flags or c not in features.TRAINS_THE_ENCODER)]
         found = errors_of(model, inputs, labels, test_labels, draws, own)
         if size not in sizes:   # the labels spread along PCA's codes, beside the codes'
             found.update({("spread_pca", n): errors for (_, n), errors in errors_of(

@@ -21,8 +21,9 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
     Returns the names of the pictures written."""
     images, train_y, test_images, test_y = data
     clock.lap("pictures")
-    train_codes = codes(autoencoder, images)    # (60000, code size), for both
-    metrics.update(evaluate(autoencoder, train_codes, images, train_y, test_images, test_y,
+    train_codes = codes(autoencoder, images)    # (60000, code size), for all below
+    pca = measures.pca(images, min(train_codes.shape[1], 28 * 28))  # PCA of 784 rebuilds every image
+    metrics.update(evaluate(autoencoder, train_codes, pca, images, train_y, test_images, test_y,
                             metrics["test_loss"][-1]))
     if args.loss == "bce":  # the loss it trained on, in the unit the Keras blog reports
         metrics["test_cross_entropy"] = measures.per_image_loss(autoencoder, test_images, "bce").mean().item()
@@ -42,21 +43,21 @@ def evaluate_all(args, autoencoder, data, metrics, clock):
         pictures += ["anomaly.png"] * bool(found)
     if args.labels:     # below: how well the codes read digits from a few labels
         clock.lap("pictures")
-        written, found = features.evaluate(args, autoencoder, data)
+        written, found = features.evaluate(args, autoencoder, data, train_codes, pca)
         metrics.update(found)
         pictures += written
         clock.lap("classifiers")
     return pictures
 
 
-def evaluate(autoencoder, train_codes, images, labels, test_images, test_labels, test_loss):
-    """test_loss and the kNN accuracy of the codes, beside those of PCA with as many components as
-    the code has numbers, and the mean image's test loss; printed too.
+def evaluate(autoencoder, train_codes, pca, images, labels, test_images, test_labels, test_loss):
+    """test_loss and the kNN accuracy of the codes, beside those of PCA (mean and axes, as many
+    components as the code has numbers), and the mean image's test loss; printed too.
 
     The labels are used here only, never in training.
     """
-    size = min(train_codes.shape[1], 28 * 28)   # PCA of 784 components rebuilds every image
-    mean, axes = measures.pca(images, size)
+    mean, axes = pca
+    size = axes.shape[1]
     pca_train, pca_test = measures.pca_codes(images, mean, axes), measures.pca_codes(test_images, mean, axes)
     results = {
         "final_test_loss": test_loss,

@@ -32,6 +32,7 @@ SETTINGS = {    # (the best mean held-out accuracy of 16 runs: 4 autoencoders, 1
     "from_scratch": {"lr": 0.003, "steps": 800, "batch": 100, "weight_decay": 0.0},
     "spread": {"neighbours": 20, "alpha": 0.99, "steps": 100},
 }
+TRAINS_THE_ENCODER = ("fine_tuned", "from_scratch")    # the classifiers that read the pixels
 N_MISTAKES = 12         # the test digits each classifier gets wrong, in labels.png
 N_NEAREST = 5           # the nearest training digits beside each test digit, similar.png
 
@@ -79,19 +80,54 @@ def draw(labels, n, seed):
     return torch.cat(chosen)
 
 
-def prepare(autoencoder, images, test_images, most_neighbours=SETTINGS["spread"]["neighbours"]):
+def prepare(autoencoder, images, test_images, most_neighbours=SETTINGS["spread"]["neighbours"],
+            train_codes=None, pca=None):
     """What the classifiers read, computed once for any number of draws: each input as (training,
     test) rows (the pixels, PCA's codes and the autoencoder's, each PCA and code as long as the
-    code), and the graph the labels spread along, the nearest training codes of each training
-    digit (itself among them) and of each test digit. No label is read here."""
-    train_codes, test_codes = measures.codes(autoencoder, images), measures.codes(autoencoder, test_images)
-    mean, axes = measures.pca(images, train_codes.shape[1])
-    train_cpu, test_cpu = train_codes.cpu(), test_codes.cpu()
+    code), and the Graph the labels spread along. No label is read here. train_codes and pca
+    (PCA's mean and axes, as many as the code has numbers): a run's own, when it has them already."""
+    train_codes = measures.codes(autoencoder, images) if train_codes is None else train_codes
+    test_codes = measures.codes(autoencoder, test_images)
+    mean, axes = measures.pca(images, train_codes.shape[1]) if pca is None else pca
     return {"pixels": (images, test_images),
             "pca": tuple(measures.pca_codes(x, mean, axes).to(x.device) for x in (images, test_images)),
             "codes": (train_codes, test_codes),
-            "graph": (measures.nearest_neighbours(train_cpu, train_cpu, most_neighbours),
-                      measures.nearest_neighbours(train_cpu, test_cpu, most_neighbours))}
+            "graph": neighbour_graph(train_codes, test_codes, most_neighbours)}
+
+
+def inputs_for(name, inputs):
+    """The (training, test) rows a classifier reads: the pixels where it holds an encoder."""
+    return inputs["pixels" if name in TRAINS_THE_ENCODER else name]
+
+
+class Graph:
+    """The nearest training digits of each training digit (itself first) and of each test digit,
+    (N train, most) and (N test, most), by some rows (the codes, or PCA's); and label spreading's
+    step along the k nearest, built once for each k."""
+
+    def __init__(self, nearest, test_nearest):
+        self.nearest, self.test_nearest, self.steps = nearest, test_nearest, {}
+
+    def step(self, k):
+        """One step of spreading as a sparse matrix: row i holds 1 / degree(i) at its k nearest and
+        at the digits that have it among theirs (twice where both), degree(i) = k + those digits."""
+        if k not in self.steps:
+            n = len(self.nearest)
+            rows, columns = torch.arange(n).repeat_interleave(k), self.nearest[:, :k].flatten()
+            degree = k + torch.bincount(columns, minlength=n).float()
+            both_ways = torch.cat([torch.stack([rows, columns]), torch.stack([columns, rows])], 1)
+            step = torch.sparse_coo_tensor(both_ways, 1 / degree[both_ways[0]], (n, n),
+                                           check_invariants=False).coalesce()
+            with warnings.catch_warnings():     # "sparse CSR support is in beta": ten times quicker than COO here
+                warnings.simplefilter("ignore", UserWarning)
+                self.steps[k] = step.to_sparse_csr()
+        return self.steps[k]
+
+
+def neighbour_graph(train, test, most):
+    """The Graph of the rows train and test, up to `most` neighbours each."""
+    train, test = train.cpu(), test.cpu()
+    return Graph(measures.nearest_neighbours(train, train, most), measures.nearest_neighbours(train, test, most))
 
 
 # ---- The classifiers ---------------------------------------------------------------------------
@@ -127,25 +163,14 @@ def spread_labels(graph, chosen, labels, settings):
     """Label spreading (Zhou et al., 2004): the training digits joined to their nearest by the
     code, both ways; the labelled ones start with their digit, and at each step every digit takes
     the mean of its neighbours' scores (alpha) and its own start (1 - alpha). Each test digit is
-    then the digit its nearest training digits score highest, (N,)."""
-    k, n = settings["neighbours"], len(graph[0])
-    nearest, test_nearest = graph[0][:, :k], graph[1][:, :k]    # (N train, k), (N test, k)
-    start = torch.zeros(n, 10)
+    then the digit its nearest training digits score highest, (N,). graph: a Graph."""
+    k, step = settings["neighbours"], graph.step(settings["neighbours"])
+    start = torch.zeros(len(graph.nearest), 10)
     start[chosen, labels[chosen].cpu()] = 1
-    # one step as a sparse matrix: row i holds 1 / degree(i) at its k nearest and at the digits
-    # that have it among theirs (twice where both), degree(i) = k + those digits
-    rows, columns = torch.arange(n).repeat_interleave(k), nearest.flatten()
-    degree = k + torch.bincount(columns, minlength=n).float()
-    both_ways = torch.cat([torch.stack([rows, columns]), torch.stack([columns, rows])], 1)
-    step = torch.sparse_coo_tensor(both_ways, 1 / degree[both_ways[0]], (n, n),
-                                   check_invariants=False).coalesce()
-    with warnings.catch_warnings():     # "sparse CSR support is in beta": ten times quicker than COO here
-        warnings.simplefilter("ignore", UserWarning)
-        step = step.to_sparse_csr()
     scores = start
     for _ in range(settings["steps"]):
         scores = settings["alpha"] * (step @ scores) + (1 - settings["alpha"]) * start
-    return scores[test_nearest].sum(1).argmax(1)
+    return scores[graph.test_nearest[:, :k]].sum(1).argmax(1)
 
 
 def network_for(name, autoencoder, inputs):
@@ -172,7 +197,7 @@ def read_digits(autoencoder, inputs, labels, chosen, seed, settings=SETTINGS, cl
             if name == "spread":
                 guesses[name] = spread_labels(inputs["graph"], chosen, labels, settings[name])
                 continue
-            train, test = inputs["pixels" if name in ("fine_tuned", "from_scratch") else name]
+            train, test = inputs_for(name, inputs)
             x, y = train[chosen.to(train.device)], labels[chosen.to(labels.device)].to(train.device)
             guesses[name] = guess(fit(network_for(name, autoencoder, inputs), x, y, settings[name], generator), test)
     return guesses
@@ -180,16 +205,16 @@ def read_digits(autoencoder, inputs, labels, chosen, seed, settings=SETTINGS, cl
 
 # ---- After a run with --labels: the lines, labels.png and metrics.json -------------------------
 
-def evaluate(args, autoencoder, data):
+def evaluate(args, autoencoder, data, train_codes=None, pca=None):
     """--labels: the classifiers' test accuracy printed, labels.png, and the numbers for
-    metrics.json; data: (images, labels, test images, test labels)."""
+    metrics.json; data: (images, labels, test images, test labels); train_codes, pca: prepare()'s."""
     images, labels, test_images, test_labels = data
     chosen = draw(labels, args.labels, args.seed)
     if chosen is None:
         print(f"Reading digits from {args.labels} labels: skipped: the training images hold fewer "
               f"than {args.labels // 10} of some digit outside their last sixth, which is kept for choosing")
         return [], {}
-    inputs = prepare(autoencoder, images, test_images)
+    inputs = prepare(autoencoder, images, test_images, train_codes=train_codes, pca=pca)
     guesses = read_digits(autoencoder, inputs, labels, chosen, args.seed)
     truth = test_labels.cpu()
     accuracy = {name: (found == truth).float().mean().item() for name, found in guesses.items()}

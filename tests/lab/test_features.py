@@ -78,8 +78,12 @@ def test_a_step_of_spreading_is_the_mean_over_the_symmetric_graph():
     start[0, 4] = start[3, 7] = 1
     expected = 0.5 * (both @ start) / both.sum(1, keepdim=True) + 0.5 * start
     for test_nearest, digit in ((torch.tensor([[2, 3]]), 7), (torch.tensor([[1, 0]]), 4)):
-        found = features.spread_labels((nearest, test_nearest), chosen, labels, settings)
+        graph = features.Graph(nearest, test_nearest)
+        found = features.spread_labels(graph, chosen, labels, settings)
         assert found.tolist() == [expected[test_nearest[0]].sum(0).argmax().item()] == [digit]
+        step = graph.step(2)    # built once for the graph, for any number of draws
+        assert torch.allclose(step.to_dense(), both / both.sum(1, keepdim=True))
+        assert features.spread_labels(graph, chosen, labels, settings).tolist() == [digit] and graph.step(2) is step
 
 
 @pytest.mark.parametrize("value, says", [("0", "is not allowed"), ("15", "is not allowed"),
