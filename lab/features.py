@@ -8,6 +8,7 @@ the labels spread along the codes of all the training digits, which need no labe
 similar.png, for every run: test digits beside their nearest training digits by the code and by
 the pixels, a search by similarity."""
 import copy
+import textwrap
 import warnings
 
 import matplotlib.figure
@@ -247,7 +248,8 @@ def plot_labels(labelled, guesses, test_images, truth, accuracy, words, n=N_MIST
         bars.text(100 * accuracy[name] + 1, i, f"{accuracy[name]:.1%}", va="center", fontsize=8)
     bars.set(xlim=(0, 110), xlabel="accuracy on the test digits (%)")
     bars.tick_params(labelsize=8)
-    bars.set_title(f"{len(labelled)} labels, {len(truth):,} test digits", fontsize=9)
+    bars.set_title(f"{len(labelled)} labels, {len(truth):,} test digits\n(green: the labels spread along "
+                   "the unlabelled training digits)", fontsize=9)
     wrong = {name: (found != truth).nonzero().squeeze(1)[:n] for name, found in guesses.items()}
     ax = bottom.subplots()
     ax.imshow(decoder.mosaic(torch.cat([pad(test_images[w.to(test_images.device)].cpu(), n) for w in wrong.values()]), n),
@@ -256,7 +258,8 @@ def plot_labels(labelled, guesses, test_images, truth, accuracy, words, n=N_MIST
         for col, i in enumerate(w.tolist()):    # its guess in the corner, in red
             ax.text(2 + 30 * col + 27, 2 + 30 * row + 27, str(guesses[name][i].item()), color="red",
                     fontsize=8, ha="right", va="bottom", fontweight="bold")
-    ax.set_yticks([16 + 30 * i for i in range(len(wrong))], [words[name] for name in wrong], fontsize=8)
+    ax.set_yticks([16 + 30 * i for i in range(len(wrong))], [textwrap.fill(words[name], 30) for name in wrong],
+                  fontsize=8)
     ax.set_xticks([])
     ax.set_title(f"The first {n} test digits each gets wrong, with its guess in red", fontsize=9)
     return fig
